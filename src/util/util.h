@@ -1,0 +1,23 @@
+/* util.h - small helpers shared by the daemon and the CLI. */
+#ifndef OFSYNC_UTIL_H
+#define OFSYNC_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* mkdir -p with the given mode for every directory it creates. 0 or -errno. */
+int mkdir_p(const char *path, mode_t mode);
+/* pwrite/pread the whole buffer, retrying on EINTR and short counts. 0 or -errno. */
+int pwrite_all(int fd, const void *buf, size_t len, off_t off);
+ssize_t pread_full(int fd, void *buf, size_t len, off_t off);
+/* Wall clock in nanoseconds since the epoch. */
+int64_t now_ns(void);
+/* Monotonic clock in nanoseconds. */
+int64_t mono_ns(void);
+/* Formats n bytes as "12.3 MiB" into buf. Returns buf. */
+const char *human_bytes(uint64_t n, char *buf, size_t len);
+
+#endif
