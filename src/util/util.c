@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 int mkdir_p(const char *path, mode_t mode)
@@ -99,4 +100,16 @@ const char *human_bytes(uint64_t n, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%.1f %s", v, units[u]);
 	return buf;
+}
+
+void default_socket_path(char *buf, size_t len)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+
+	if (getuid() == 0)
+		snprintf(buf, len, "/run/ofsync.sock");
+	else if (rt && *rt)
+		snprintf(buf, len, "%s/ofsync.sock", rt);
+	else
+		snprintf(buf, len, "/tmp/ofsync-%u.sock", (unsigned)getuid());
 }

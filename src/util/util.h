@@ -20,4 +20,10 @@ int64_t mono_ns(void);
 /* Formats n bytes as "12.3 MiB" into buf. Returns buf. */
 const char *human_bytes(uint64_t n, char *buf, size_t len);
 
+/*
+ * The default control socket: $XDG_RUNTIME_DIR/ofsync.sock, /run/ofsync.sock
+ * for root, else /tmp/ofsync-UID.sock.  Writes it into buf.
+ */
+void default_socket_path(char *buf, size_t len);
+
 #endif

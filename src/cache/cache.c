@@ -1,0 +1,299 @@
+/*
+ * cache.c - the cache directory and the in-memory node table; see cache.h.
+ */
+#include "cache/cache.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cache/store.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define NODE_BUCKETS 4096
+
+struct cache {
+	char *dir;                        /* the cache directory; constant */
+	struct index *ix;                 /* the index; has its own lock */
+	pthread_mutex_t lock;             /* protects buckets, node refs and hnext */
+	struct node *buckets[NODE_BUCKETS];
+	struct cache_hooks hooks;         /* set once before the mount starts */
+};
+
+int cache_open(const char *dir, struct cache **out)
+{
+	char path[PATH_MAX];
+	struct cache *c;
+	int rc;
+
+	rc = mkdir_p(dir, 0700);
+	if (rc < 0) {
+		log_err("cannot create cache directory %s: %s", dir, strerror(-rc));
+		return rc;
+	}
+	if (chmod(dir, 0700) < 0)
+		log_warn("cannot set mode 0700 on %s: %s", dir, strerror(errno));
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	c->dir = strdup(dir);
+	if (!c->dir) {
+		rc = -ENOMEM;
+		goto err_free;
+	}
+	snprintf(path, sizeof(path), "%s/data", dir);
+	rc = mkdir_p(path, 0700);
+	if (rc == 0) {
+		snprintf(path, sizeof(path), "%s/tmp", dir);
+		rc = mkdir_p(path, 0700);
+	}
+	if (rc < 0) {
+		log_err("cannot create %s: %s", path, strerror(-rc));
+		goto err_free;
+	}
+	snprintf(path, sizeof(path), "%s/index.db", dir);
+	rc = index_open(path, &c->ix);
+	if (rc < 0) {
+		log_err("cannot open the index %s: %s", path, strerror(-rc));
+		goto err_free;
+	}
+	*out = c;
+	return 0;
+
+err_free:
+	free(c->dir);
+	pthread_mutex_destroy(&c->lock);
+	free(c);
+	return rc;
+}
+
+void cache_close(struct cache *c)
+{
+	if (!c)
+		return;
+	for (size_t b = 0; b < NODE_BUCKETS; b++) {
+		struct node *n = c->buckets[b], *next;
+		for (; n; n = next) {
+			next = n->hnext;
+			if (n->fd >= 0)
+				close(n->fd);
+			index_item_release(&n->it);
+			pthread_mutex_destroy(&n->lock);
+			free(n);
+		}
+	}
+	index_close(c->ix);
+	pthread_mutex_destroy(&c->lock);
+	free(c->dir);
+	free(c);
+}
+
+struct index *cache_index(struct cache *c) { return c->ix; }
+
+static struct node **bucket(struct cache *c, uint64_t id)
+{
+	return &c->buckets[(id * 0x9e3779b97f4a7c15ull) >> 52];
+}
+
+static struct node *find_locked(struct cache *c, uint64_t id)
+{
+	for (struct node *n = *bucket(c, id); n; n = n->hnext)
+		if (n->id == id)
+			return n;
+	return NULL;
+}
+
+int cache_node_get(struct cache *c, uint64_t id, struct node **out)
+{
+	struct node *n, *other;
+	int rc;
+
+	pthread_mutex_lock(&c->lock);
+	n = find_locked(c, id);
+	if (n) {
+		n->refs++;
+		pthread_mutex_unlock(&c->lock);
+		*out = n;
+		return 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+
+	/* Load outside the table lock; another thread may race us to it. */
+	n = calloc(1, sizeof(*n));
+	if (!n)
+		return -ENOMEM;
+	rc = index_get(c->ix, id, &n->it);
+	if (rc < 0) {
+		free(n);
+		return rc;
+	}
+	n->id = id;
+	n->fd = -1;
+	n->refs = 1;
+	pthread_mutex_init(&n->lock, NULL);
+
+	pthread_mutex_lock(&c->lock);
+	other = find_locked(c, id);
+	if (other) {
+		other->refs++;
+		pthread_mutex_unlock(&c->lock);
+		index_item_release(&n->it);
+		pthread_mutex_destroy(&n->lock);
+		free(n);
+		*out = other;
+		return 0;
+	}
+	n->hnext = *bucket(c, id);
+	*bucket(c, id) = n;
+	pthread_mutex_unlock(&c->lock);
+	*out = n;
+	return 0;
+}
+
+void cache_node_ref(struct cache *c, struct node *n)
+{
+	pthread_mutex_lock(&c->lock);
+	n->refs++;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void cache_node_put(struct cache *c, struct node *n, uint64_t count)
+{
+	struct node **pp;
+
+	pthread_mutex_lock(&c->lock);
+	n->refs = count >= n->refs ? 0 : n->refs - count;
+	if (n->refs > 0) {
+		pthread_mutex_unlock(&c->lock);
+		return;
+	}
+	for (pp = bucket(c, n->id); *pp; pp = &(*pp)->hnext) {
+		if (*pp == n) {
+			*pp = n->hnext;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	if (n->fd >= 0)
+		close(n->fd);
+	index_item_release(&n->it);
+	pthread_mutex_destroy(&n->lock);
+	free(n);
+}
+
+int cache_node_fd(struct cache *c, struct node *n)
+{
+	if (n->fd < 0) {
+		int fd = store_open(c->dir, n->id);
+		if (fd < 0) {
+			log_err("cannot open cache file of item %llu: %s",
+				(unsigned long long)n->id, strerror(-fd));
+			return fd;
+		}
+		n->fd = fd;
+	}
+	return n->fd;
+}
+
+int cache_node_save(struct cache *c, struct node *n)
+{
+	if (n->unlinked)
+		return 0;
+	return index_update(c->ix, &n->it);
+}
+
+int cache_node_save_durable(struct cache *c, struct node *n)
+{
+	if (n->unlinked)
+		return 0;
+	return index_update_durable(c->ix, &n->it);
+}
+
+int cache_node_drop_clean(struct cache *c, struct node *n)
+{
+	struct rangeset drop = RANGESET_INIT;
+	int rc, fd;
+
+	rc = rangeset_copy(&drop, &n->it.present);
+	for (size_t i = 0; rc == 0 && i < n->it.dirty.n; i++)
+		rc = rangeset_remove(&drop, n->it.dirty.v[i].start, n->it.dirty.v[i].end);
+	if (rc < 0)
+		goto out;
+	/* Unmark and commit first, so that a crash never leaves a hole marked present. */
+	for (size_t i = 0; rc == 0 && i < drop.n; i++)
+		rc = rangeset_remove(&n->it.present, drop.v[i].start, drop.v[i].end);
+	if (rc == 0)
+		rc = cache_node_save(c, n);
+	if (rc < 0 || drop.n == 0)
+		goto out;
+	fd = cache_node_fd(c, n);
+	if (fd < 0) {
+		rc = fd;
+		goto out;
+	}
+	for (size_t i = 0; i < drop.n; i++)
+		store_punch(fd, drop.v[i].start, drop.v[i].end - drop.v[i].start);
+out:
+	rangeset_release(&drop);
+	return rc;
+}
+
+struct gone_ctx {
+	struct cache *c;
+};
+
+static void data_gone(void *arg, uint64_t id)
+{
+	struct gone_ctx *g = arg;
+	struct node *n;
+
+	pthread_mutex_lock(&g->c->lock);
+	n = find_locked(g->c, id);
+	if (n)
+		n->refs++;
+	pthread_mutex_unlock(&g->c->lock);
+	if (n) {
+		pthread_mutex_lock(&n->lock);
+		n->unlinked = 1;
+		pthread_mutex_unlock(&n->lock);
+		cache_node_put(g->c, n, 1);
+	}
+	store_unlink(g->c->dir, id);
+}
+
+int cache_delete_tree(struct cache *c, uint64_t id)
+{
+	struct gone_ctx g = {c};
+
+	return index_delete_tree(c->ix, id, data_gone, &g);
+}
+
+void cache_data_path(struct cache *c, uint64_t id, char *buf, size_t len)
+{
+	store_path(c->dir, id, buf, len);
+}
+
+void cache_set_hooks(struct cache *c, const struct cache_hooks *h) { c->hooks = *h; }
+
+void cache_notify_inode(struct cache *c, uint64_t id)
+{
+	if (c->hooks.inval_inode)
+		c->hooks.inval_inode(c->hooks.arg, id);
+}
+
+void cache_notify_entry(struct cache *c, uint64_t parent, const char *name)
+{
+	if (c->hooks.inval_entry)
+		c->hooks.inval_entry(c->hooks.arg, parent, name);
+}
+
+int item_is_dirty(const struct index_item *it)
+{
+	return it->gen != it->synced_gen || (it->flags & (ITEM_F_CREATED | ITEM_F_DELETED));
+}

@@ -1,0 +1,103 @@
+/*
+ * cache.h - the local cache: the index, the sparse data files, and the
+ * in-memory nodes that the mount and the sync engine share.
+ *
+ * A node is the live state of one indexed item: a copy of its index row, the
+ * open data file, and counters the read path needs.  Nodes are refcounted;
+ * the mount holds one reference per kernel lookup.  Every change to a node
+ * is written through to the index (cache_node_save) before the operation
+ * that made it returns.
+ *
+ * Locks, in the order they are taken: cache->lock (the node table) ->
+ * node->lock -> the index's own lock.  Nobody holds a node lock across a
+ * network call.
+ */
+#ifndef OFSYNC_CACHE_H
+#define OFSYNC_CACHE_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "cache/index.h"
+
+/* Reads fetch and cache whole chunks of this size, aligned to it. */
+#define CACHE_CHUNK (4u << 20)
+
+struct node {
+	uint64_t id;          /* row id; constant */
+	pthread_mutex_t lock; /* protects every field below */
+	struct index_item it; /* the row as last saved (or about to be) */
+	int fd;               /* data file, -1 until cache_node_fd */
+	uint64_t content_ver; /* bumped when a remote change replaced cached bytes */
+	uint64_t kernel_ver;  /* content_ver when the kernel last cached pages */
+	int64_t checked;      /* monotonic ns of the last check against the server */
+	unsigned opens;       /* open file handles through the mount */
+	int unlinked;         /* the row is gone; the node lives on for open handles */
+	/* private to cache.c, protected by cache->lock: */
+	uint64_t refs;
+	struct node *hnext;
+};
+
+struct cache;
+
+/*
+ * Opens the cache in dir (created with mode 0700, with data/ and tmp/).
+ * Returns 0 or a negative errno, with the reason logged.
+ */
+int cache_open(const char *dir, struct cache **out);
+void cache_close(struct cache *c);
+struct index *cache_index(struct cache *c);
+
+/*
+ * Returns the node for id with one more reference, loading it from the
+ * index when it is not in memory.  0, -ENOENT or -EIO.
+ */
+int cache_node_get(struct cache *c, uint64_t id, struct node **out);
+/* Adds one reference to a node the caller already holds. */
+void cache_node_ref(struct cache *c, struct node *n);
+/* Drops count references; the last one frees the node (closing its file). */
+void cache_node_put(struct cache *c, struct node *n, uint64_t count);
+
+/*
+ * With n->lock held: the data file of the node, opened (and created) on
+ * first use.  Returns the fd or a negative errno.
+ */
+int cache_node_fd(struct cache *c, struct node *n);
+/* With n->lock held: writes n->it to the index.  0 or a negative errno. */
+int cache_node_save(struct cache *c, struct node *n);
+/* Same, durable on return (for fsync). */
+int cache_node_save_durable(struct cache *c, struct node *n);
+/*
+ * With n->lock held: forgets every cached byte that is not dirty (ranges
+ * unmarked and committed first, then holes punched).  0 or a negative errno.
+ */
+int cache_node_drop_clean(struct cache *c, struct node *n);
+
+/*
+ * Deletes the item and everything below it from the index and drops their
+ * data files; nodes still in memory are marked unlinked.  The caller holds
+ * no node lock.  0 or -errno.
+ */
+int cache_delete_tree(struct cache *c, uint64_t id);
+
+/*
+ * Change announcements: the sync code calls these when the server changed
+ * something the kernel may have cached; the mount registers hooks that queue
+ * kernel invalidations (never sent from inside a FUSE handler).
+ */
+struct cache_hooks {
+	void (*inval_inode)(void *arg, uint64_t id);                     /* data and attrs */
+	void (*inval_entry)(void *arg, uint64_t parent, const char *name); /* a name */
+	void *arg;
+};
+void cache_set_hooks(struct cache *c, const struct cache_hooks *h);
+void cache_notify_inode(struct cache *c, uint64_t id);
+void cache_notify_entry(struct cache *c, uint64_t parent, const char *name);
+
+/* True when the item has local changes that are not on the server. */
+int item_is_dirty(const struct index_item *it);
+
+/* Path of the data file of id, for diagnostics and tests. */
+void cache_data_path(struct cache *c, uint64_t id, char *buf, size_t len);
+
+#endif

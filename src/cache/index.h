@@ -1,0 +1,128 @@
+/*
+ * index.h - the SQLite index of the cache (the only user of sqlite3.h).
+ *
+ * One row per item: its place in the tree (parent, name), its type, the
+ * remote base recorded at the last sync, the local size/mtime/mode, the
+ * local and synced generations, state flags, pins, and the present and
+ * dirty byte ranges.  The row id is the item's inode number.
+ *
+ * Every call takes the index mutex for its duration, so calls from many
+ * threads are serialized; no call ever waits on the network.  Lock order:
+ * a cache node's lock may be held when calling in here, never the reverse.
+ */
+#ifndef OFSYNC_INDEX_H
+#define OFSYNC_INDEX_H
+
+#include <stdint.h>
+
+#include "util/range.h"
+
+enum item_type { ITEM_FILE = 1, ITEM_DIR = 2 };
+
+/* Item state flags (items.flags). */
+#define ITEM_F_CREATED 0x1   /* created locally, not yet on the server */
+#define ITEM_F_DELETED 0x2   /* deleted locally, not yet on the server */
+#define ITEM_F_SUSPENDED 0x4 /* root of a suspended subtree */
+
+struct rbase {
+	int valid;        /* 0 when the item has never been seen on the server */
+	int64_t size;     /* server size at the last sync */
+	int64_t mtime;    /* server mtime at the last sync, 100 ns since the epoch */
+	uint64_t file_id; /* server file id (inode number on Samba) */
+};
+
+struct index_item {
+	uint64_t id;            /* row id = inode number */
+	uint64_t share;         /* shares.id the item belongs to */
+	uint64_t parent;        /* parent row id, 0 for a share root */
+	char *name;             /* malloc'd; the UNC for a share root */
+	int type;               /* enum item_type */
+	struct rbase base;      /* remote base */
+	int64_t size;           /* local size */
+	int64_t mtime;          /* local mtime, ns since the epoch */
+	uint32_t mode;          /* permission bits */
+	uint64_t gen;           /* local generation, bumped on every local change */
+	uint64_t synced_gen;    /* gen at the last successful sync */
+	uint32_t flags;         /* ITEM_F_* */
+	uint32_t pins;          /* pin kinds (bit mask) */
+	int64_t listed;         /* dirs: wall time (ns) of the last server listing, 0 never */
+	int64_t atime;          /* last access through the mount, ns */
+	struct rangeset present; /* bytes present in the cache file */
+	struct rangeset dirty;  /* bytes written locally and not on the server */
+};
+
+struct index_stats {
+	uint64_t items;        /* rows of the share, root included */
+	uint64_t files;        /* regular files */
+	uint64_t cached_bytes; /* sum of present bytes */
+	uint64_t dirty_items;  /* items with local changes not on the server */
+	uint64_t dirty_bytes;  /* sum of dirty bytes */
+	uint64_t sparse_items; /* files with some bytes not cached */
+	uint64_t full_items;   /* files with every byte cached */
+};
+
+struct index;
+
+/*
+ * Opens (creating if needed) the index at path, in WAL mode, and brings its
+ * schema to the current version.  Returns 0 or a negative errno; -EPROTO when
+ * the file was written by a newer ofsync, -EIO when it is not a database.
+ */
+int index_open(const char *path, struct index **out);
+void index_close(struct index *ix);
+
+/*
+ * Finds or creates the share row for unc and its root item.  *share and
+ * *root receive their ids.  Returns 0 or -EIO.
+ */
+int index_share(struct index *ix, const char *unc, uint64_t *share, uint64_t *root);
+
+/* Zero an item before filling it; release frees its name and ranges. */
+void index_item_init(struct index_item *it);
+void index_item_release(struct index_item *it);
+
+/* Load one row by id / by (parent, name).  0, -ENOENT or -EIO. */
+int index_get(struct index *ix, uint64_t id, struct index_item *out);
+int index_lookup(struct index *ix, uint64_t parent, const char *name, struct index_item *out);
+
+/* Inserts it (its id is ignored and set).  0, -EEXIST for a taken name, -EIO. */
+int index_insert(struct index *ix, struct index_item *it);
+/* Writes every field of the row except parent and name.  0, -ENOENT, -EIO. */
+int index_update(struct index *ix, const struct index_item *it);
+/*
+ * Same as index_update, and durable when it returns (the WAL is synced):
+ * for fsync.  0, -ENOENT or -EIO.
+ */
+int index_update_durable(struct index *ix, const struct index_item *it);
+/* Moves the row to (parent, name).  0, -EEXIST, -ENOENT or -EIO. */
+int index_move(struct index *ix, uint64_t id, uint64_t parent, const char *name);
+
+/*
+ * Deletes the row and every row below it.  Calls gone(arg, id) for each
+ * deleted id (to drop its cache file) after the commit.  0 or -EIO.
+ */
+int index_delete_tree(struct index *ix, uint64_t id, void (*gone)(void *arg, uint64_t id),
+		      void *arg);
+
+/*
+ * Calls fn for each child of parent in name order, with a borrowed item
+ * valid only during the call.  fn returns 0 to go on, non-zero to stop (that
+ * value is returned).  The index lock is held during the walk: fn must not
+ * call into the index.  Returns 0, fn's value or -EIO.
+ */
+int index_children(struct index *ix, uint64_t parent,
+		   int (*fn)(void *arg, const struct index_item *it), void *arg);
+
+/*
+ * Writes the item's path below its share root into buf ("" for the root,
+ * else "/a/b").  Returns 0, -ENOENT, -ENAMETOOLONG or -EIO.
+ */
+int index_path(struct index *ix, uint64_t id, char *buf, size_t len);
+
+/* Number of items at or below id with local changes not on the server. */
+int index_tree_dirty(struct index *ix, uint64_t id, uint64_t *count);
+
+/* Aggregates for `ofsync status`.  0 or -EIO. */
+int index_stats(struct index *ix, uint64_t share, struct index_stats *st);
+
+#endif

@@ -1,0 +1,200 @@
+/*
+ * ctl.c - the daemon's control commands (docs/protocol.md): status, info.
+ * They read the index only and never wait for the server.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "daemon.h"
+#include "sync/sync.h"
+#include "util/unc.h"
+
+/* If path is prefix, or below it, returns the rest ("" or "/..."), else NULL. */
+static const char *below(const char *path, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	while (n > 0 && prefix[n - 1] == '/')
+		n--;
+	if (strncmp(path, prefix, n) != 0)
+		return NULL;
+	if (path[n] != '\0' && path[n] != '/')
+		return NULL;
+	return path + n;
+}
+
+/* Finds the item a path (in the mount, or UNC) names.  *id receives it. */
+static int resolve(struct mount *m, const char *p, uint64_t *id, char *msg, size_t len)
+{
+	char comp[256];
+	const char *rel;
+	struct unc u;
+	int rc;
+
+	if (!strncmp(p, "//", 2) || !strncmp(p, "\\\\", 2) || !strncmp(p, "smb://", 6)) {
+		rc = unc_parse(p, &u, msg, len);
+		if (rc < 0)
+			return rc;
+		rel = unc_same_share(&u, &m->opts->unc) ? below(u.path, m->opts->unc.path) : NULL;
+		if (!rel) {
+			snprintf(msg, len, "%s is not on a mounted share", p);
+			return -ENOENT;
+		}
+	} else if (p[0] == '/') {
+		rel = below(p, m->opts->mountpoint);
+		if (!rel) {
+			snprintf(msg, len, "%s is not inside a mount", p);
+			return -ENOENT;
+		}
+	} else {
+		snprintf(msg, len, "%s: give an absolute path or a UNC", p);
+		return -EINVAL;
+	}
+	*id = m->root;
+	while (*rel) {
+		struct index_item it;
+		size_t n;
+
+		while (*rel == '/')
+			rel++;
+		n = strcspn(rel, "/");
+		if (n == 0)
+			break;
+		if (n >= sizeof(comp)) {
+			snprintf(msg, len, "%s: name too long", p);
+			return -ENAMETOOLONG;
+		}
+		memcpy(comp, rel, n);
+		comp[n] = '\0';
+		rel += n;
+		rc = index_lookup(cache_index(m->cache), *id, comp, &it);
+		if (rc < 0) {
+			snprintf(msg, len, "%s: %s", p,
+				 rc == -ENOENT ? "not known to the cache" : strerror(-rc));
+			return rc;
+		}
+		*id = it.id;
+		index_item_release(&it);
+	}
+	return 0;
+}
+
+static json_t *error_obj(int err, const char *message)
+{
+	return json_pack("{s:i, s:s, s:s}", "errno", err, "code",
+			 strerrorname_np(err) ? strerrorname_np(err) : "E?", "message", message);
+}
+
+static json_t *item_json(struct mount *m, const char *path, uint64_t id)
+{
+	struct index_item it;
+	char rel[4096], unc[8192], msg[256];
+	uint64_t cached;
+	json_t *o, *base;
+	int rc;
+
+	rc = index_get(cache_index(m->cache), id, &it);
+	if (rc == 0)
+		rc = index_path(cache_index(m->cache), id, rel, sizeof(rel));
+	if (rc < 0) {
+		snprintf(msg, sizeof(msg), "%s: %s", path, strerror(-rc));
+		return json_pack("{s:s, s:o}", "path", path, "error", error_obj(-rc, msg));
+	}
+	snprintf(unc, sizeof(unc), "%s%s", m->opts->unc_text, rel);
+	cached = rangeset_total(&it.present);
+	base = it.base.valid ? json_pack("{s:I, s:I, s:I}", "size", (json_int_t)it.base.size,
+					 "mtime", (json_int_t)it.base.mtime, "file_id",
+					 (json_int_t)it.base.file_id)
+			     : json_null();
+	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:b, s:I, s:I, s:I, s:o}", "path", path,
+		      "unc", unc, "type", it.type == ITEM_DIR ? "dir" : "file", "size",
+		      (json_int_t)(it.type == ITEM_DIR ? 0 : it.size), "cached",
+		      it.type == ITEM_DIR || cached >= (uint64_t)it.size ? "full" : "sparse",
+		      "cached_bytes", (json_int_t)cached, "dirty", item_is_dirty(&it),
+		      "dirty_bytes", (json_int_t)rangeset_total(&it.dirty), "gen",
+		      (json_int_t)it.gen, "synced_gen", (json_int_t)it.synced_gen, "base", base);
+	index_item_release(&it);
+	return o;
+}
+
+static int cmd_info(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
+{
+	json_t *paths = json_object_get(args, "paths"), *items, *p;
+	size_t i;
+
+	if (!json_is_array(paths) || json_array_size(paths) == 0) {
+		snprintf(msg, len, "info needs \"paths\": a non-empty array of strings");
+		return -EINVAL;
+	}
+	items = json_array();
+	json_array_foreach(paths, i, p) {
+		char err[512];
+		uint64_t id;
+		int rc;
+
+		if (!json_is_string(p)) {
+			json_decref(items);
+			snprintf(msg, len, "info: paths must be strings");
+			return -EINVAL;
+		}
+		rc = resolve(m, json_string_value(p), &id, err, sizeof(err));
+		if (rc < 0)
+			json_array_append_new(items, json_pack("{s:s, s:o}", "path",
+							       json_string_value(p), "error",
+							       error_obj(-rc, err)));
+		else
+			json_array_append_new(items, item_json(m, json_string_value(p), id));
+	}
+	*result = json_pack("{s:o}", "items", items);
+	return 0;
+}
+
+static int cmd_status(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
+{
+	json_t *target = json_object_get(args, "target"), *shares;
+	struct index_stats st;
+	uint64_t id;
+	int rc;
+
+	if (target && !json_is_null(target)) {
+		if (!json_is_string(target)) {
+			snprintf(msg, len, "status: \"target\" must be a string");
+			return -EINVAL;
+		}
+		rc = resolve(m, json_string_value(target), &id, msg, len);
+		if (rc < 0)
+			return rc;
+	}
+	rc = index_stats(cache_index(m->cache), m->share, &st);
+	if (rc < 0) {
+		snprintf(msg, len, "cannot read the index");
+		return rc;
+	}
+	shares = json_array();
+	json_array_append_new(
+		shares,
+		json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "unc",
+			  m->opts->unc_text, "mountpoint", m->opts->mountpoint, "state",
+			  m->online ? "online" : "offline", "reason", m->reason, "items",
+			  (json_int_t)st.items, "files", (json_int_t)st.files, "cached_bytes",
+			  (json_int_t)st.cached_bytes, "dirty_items", (json_int_t)st.dirty_items,
+			  "dirty_bytes", (json_int_t)st.dirty_bytes, "sparse_items",
+			  (json_int_t)st.sparse_items, "full_items", (json_int_t)st.full_items,
+			  "chunk_size", (json_int_t)CACHE_CHUNK));
+	*result = json_pack("{s:o}", "shares", shares);
+	return 0;
+}
+
+int ctl_handle(void *arg, const char *cmd, json_t *args, json_t **result, char *msg,
+	       size_t msglen)
+{
+	struct mount *m = arg;
+
+	if (!strcmp(cmd, "status"))
+		return cmd_status(m, args, result, msg, msglen);
+	if (!strcmp(cmd, "info"))
+		return cmd_info(m, args, result, msg, msglen);
+	snprintf(msg, msglen, "unknown command '%s'", cmd);
+	return -ENOSYS;
+}

@@ -1,0 +1,1242 @@
+/*
+ * fs.c - FUSE low-level operations over the cache; see fs.h.
+ *
+ * The read path (the cache's fetch path):
+ *   A read whose bytes are all present is served from the cache file and
+ *   never waits for the server or the SMB lock.  A read that misses fetches
+ *   the missing parts of the CACHE_CHUNK-aligned chunks it touches in one
+ *   server request each, with no node lock held; then, under the node lock
+ *   and only if the content version did not move meanwhile (a remote change
+ *   dropped the cache), writes the bytes into the cache file where they are
+ *   still missing (never over dirty bytes) and only then marks them present
+ *   in the index.  A crash between the two leaves bytes written but not
+ *   marked, which is harmless.
+ *
+ * Attributes and names are trusted for attr_timeout seconds; after that
+ * getattr, lookup and opendir ask the server, and a change there replaces
+ * clean cached data and invalidates the kernel's pages (sync_apply_remote).
+ * open keeps the kernel's page cache only when the content did not change
+ * since the kernel last cached it.
+ *
+ * Writes go to the cache file and mark bytes present and dirty; flush (every
+ * close) and fsync push a dirty file to the server (sync_push_file).
+ */
+#define FUSE_USE_VERSION 35
+#include "fs/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fuse_lowlevel.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
+
+#include "fs/notify.h"
+#include "sync/sync.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define FETCH_MAX (8u << 20) /* largest single server read */
+
+struct fs {
+	struct fs_conf conf;       /* constant after mount */
+	struct cache *c;           /* borrowed */
+	struct smb *s;             /* borrowed */
+	struct fuse_session *se;   /* constant after mount */
+	struct notify *nt;         /* set by fs_run before the loop starts */
+	char *mountpoint;          /* constant */
+	int64_t ttl_ns;            /* attr_timeout in ns */
+	uid_t uid;                 /* owner shown for every item */
+	gid_t gid;
+};
+
+/* ---- inode numbers ---------------------------------------------------- */
+
+static uint64_t ino_to_id(struct fs *fs, fuse_ino_t ino)
+{
+	return ino == FUSE_ROOT_ID ? fs->conf.root : (uint64_t)ino;
+}
+
+static fuse_ino_t id_to_ino(struct fs *fs, uint64_t id)
+{
+	return id == fs->conf.root ? FUSE_ROOT_ID : (fuse_ino_t)id;
+}
+
+/* The node of ino with one reference (put it with cache_node_put(.., 1)). */
+static int ino_node(struct fs *fs, fuse_ino_t ino, struct node **out)
+{
+	int rc = cache_node_get(fs->c, ino_to_id(fs, ino), out);
+
+	return rc == -ENOENT ? -ESTALE : rc;
+}
+
+static void put(struct fs *fs, struct node *n) { cache_node_put(fs->c, n, 1); }
+
+/* ---- attributes -------------------------------------------------------- */
+
+/* With n->lock held. */
+static void fill_attr(struct fs *fs, const struct node *n, struct stat *st)
+{
+	const struct index_item *it = &n->it;
+
+	memset(st, 0, sizeof(*st));
+	st->st_ino = id_to_ino(fs, n->id);
+	if (it->type == ITEM_DIR) {
+		st->st_mode = S_IFDIR | (it->mode & 07777 ? it->mode & 07777 : 0755);
+		st->st_nlink = 2;
+	} else {
+		st->st_mode = S_IFREG | (it->mode & 07777 ? it->mode & 07777 : 0644);
+		st->st_nlink = 1;
+	}
+	st->st_uid = fs->uid;
+	st->st_gid = fs->gid;
+	st->st_size = it->type == ITEM_DIR ? 4096 : it->size;
+	st->st_blksize = 128 * 1024;
+	st->st_blocks = (st->st_size + 511) / 512;
+	st->st_mtim.tv_sec = it->mtime / 1000000000;
+	st->st_mtim.tv_nsec = it->mtime % 1000000000;
+	st->st_atim = st->st_mtim;
+	st->st_ctim = st->st_mtim;
+}
+
+static void fill_entry(struct fs *fs, const struct node *n, struct fuse_entry_param *e)
+{
+	memset(e, 0, sizeof(*e));
+	e->ino = id_to_ino(fs, n->id);
+	e->generation = 1;
+	e->attr_timeout = fs->conf.attr_timeout;
+	e->entry_timeout = fs->conf.attr_timeout;
+	fill_attr(fs, n, &e->attr);
+}
+
+/* Server path of an item ("" for the root). */
+static int item_path(struct fs *fs, uint64_t id, char *buf, size_t len)
+{
+	return index_path(cache_index(fs->c), id, buf, len);
+}
+
+/* Server path of name inside directory id. */
+static int child_path(struct fs *fs, uint64_t dir, const char *name, char *buf, size_t len)
+{
+	size_t plen;
+	int rc = item_path(fs, dir, buf, len);
+
+	if (rc < 0)
+		return rc;
+	plen = strlen(buf);
+	if (plen + 1 + strlen(name) + 1 > len)
+		return -ENAMETOOLONG;
+	buf[plen] = '/';
+	strcpy(buf + plen + 1, name);
+	return 0;
+}
+
+/*
+ * Checks the item against the server when its attributes are older than the
+ * timeout.  A server error is returned; the caller decides what it means.
+ */
+static int revalidate(struct fs *fs, struct node *n)
+{
+	char path[PATH_MAX];
+	struct smb_stat st;
+	int64_t now = mono_ns();
+	int rc;
+
+	pthread_mutex_lock(&n->lock);
+	if (n->checked && now - n->checked < fs->ttl_ns) {
+		pthread_mutex_unlock(&n->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&n->lock);
+	rc = item_path(fs, n->id, path, sizeof(path));
+	if (rc < 0)
+		return rc;
+	rc = smb_stat(fs->s, path, &st);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&n->lock);
+	if (!n->unlinked)
+		rc = sync_apply_remote(fs->c, n, &st);
+	n->checked = now;
+	pthread_mutex_unlock(&n->lock);
+	return rc < 0 ? rc : 0;
+}
+
+/* ---- names ------------------------------------------------------------- */
+
+static int dir_is_fresh(struct fs *fs, struct node *dir)
+{
+	int fresh;
+
+	pthread_mutex_lock(&dir->lock);
+	fresh = dir->it.listed && now_ns() - dir->it.listed < fs->ttl_ns;
+	pthread_mutex_unlock(&dir->lock);
+	return fresh;
+}
+
+/* Finds name in dir: *id gets its id, or 0 when there is no such item. */
+static int find_child(struct fs *fs, struct node *dir, const char *name, uint64_t *id)
+{
+	struct index_item it;
+	int rc;
+
+	if (sync_name_hidden(name)) {
+		*id = 0;
+		return 0;
+	}
+	if (!dir_is_fresh(fs, dir))
+		return sync_refresh_name(fs->c, fs->s, dir, name, id);
+	rc = index_lookup(cache_index(fs->c), dir->id, name, &it);
+	if (rc == -ENOENT) {
+		*id = 0;
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	*id = it.id;
+	index_item_release(&it);
+	return 0;
+}
+
+/* Replies with an entry for id, keeping the reference the kernel now holds. */
+static void reply_entry_id(struct fs *fs, fuse_req_t req, uint64_t id)
+{
+	struct fuse_entry_param e;
+	struct node *n;
+	int rc = cache_node_get(fs->c, id, &n);
+
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	pthread_mutex_lock(&n->lock);
+	fill_entry(fs, n, &e);
+	n->checked = mono_ns();
+	pthread_mutex_unlock(&n->lock);
+	if (fuse_reply_entry(req, &e) != 0)
+		put(fs, n);
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct node *dir;
+	uint64_t id;
+	int rc;
+
+	rc = ino_node(fs, parent, &dir);
+	if (rc < 0)
+		goto err;
+	rc = find_child(fs, dir, name, &id);
+	put(fs, dir);
+	if (rc < 0)
+		goto err;
+	if (id == 0) {
+		struct fuse_entry_param e = {.ino = 0, .entry_timeout = fs->conf.attr_timeout};
+		fuse_reply_entry(req, &e);
+		return;
+	}
+	reply_entry_id(fs, req, id);
+	return;
+err:
+	fuse_reply_err(req, -rc);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct node *n;
+
+	if (ino_node(fs, ino, &n) == 0)
+		cache_node_put(fs->c, n, nlookup + 1);
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct node *n;
+
+	for (size_t i = 0; i < count; i++)
+		if (ino_node(fs, forgets[i].ino, &n) == 0)
+			cache_node_put(fs->c, n, forgets[i].nlookup + 1);
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct stat st;
+	struct node *n;
+	int rc;
+
+	rc = ino_node(fs, ino, &n);
+	if (rc < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	rc = revalidate(fs, n);
+	if (rc == -ENOENT) {
+		pthread_mutex_lock(&n->lock);
+		if (item_is_dirty(&n->it))
+			rc = 0; /* gone on the server, changed here: keep showing it */
+		pthread_mutex_unlock(&n->lock);
+	}
+	if (rc < 0) {
+		put(fs, n);
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	pthread_mutex_lock(&n->lock);
+	fill_attr(fs, n, &st);
+	pthread_mutex_unlock(&n->lock);
+	put(fs, n);
+	fuse_reply_attr(req, &st, fs->conf.attr_timeout);
+}
+
+/* ---- directories ------------------------------------------------------- */
+
+struct dirent_snap {
+	char *name;
+	uint64_t id;
+	int type;
+};
+
+struct dirbuf {
+	struct dirent_snap *v; /* the listing as of opendir, "." and ".." first */
+	size_t n, cap;
+};
+
+static int dirbuf_add(struct dirbuf *d, const char *name, uint64_t id, int type)
+{
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 32;
+		struct dirent_snap *v = realloc(d->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		d->v = v;
+		d->cap = cap;
+	}
+	d->v[d->n].name = strdup(name);
+	if (!d->v[d->n].name)
+		return -ENOMEM;
+	d->v[d->n].id = id;
+	d->v[d->n].type = type;
+	d->n++;
+	return 0;
+}
+
+static void dirbuf_free(struct dirbuf *d)
+{
+	for (size_t i = 0; i < d->n; i++)
+		free(d->v[i].name);
+	free(d->v);
+	free(d);
+}
+
+static int snap_child(void *arg, const struct index_item *it)
+{
+	if (sync_name_hidden(it->name))
+		return 0;
+	return dirbuf_add(arg, it->name, it->id, it->type);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct dirbuf *d;
+	struct node *n;
+	int rc;
+
+	rc = ino_node(fs, ino, &n);
+	if (rc < 0)
+		goto err;
+	if (n->it.type != ITEM_DIR) {
+		rc = -ENOTDIR;
+		goto err_put;
+	}
+	if (!dir_is_fresh(fs, n)) {
+		rc = sync_refresh_dir(fs->c, fs->s, n);
+		if (rc < 0)
+			goto err_put;
+	}
+	d = calloc(1, sizeof(*d));
+	if (!d) {
+		rc = -ENOMEM;
+		goto err_put;
+	}
+	rc = dirbuf_add(d, ".", n->id, ITEM_DIR);
+	if (rc == 0)
+		rc = dirbuf_add(d, "..", n->it.parent ? n->it.parent : n->id, ITEM_DIR);
+	if (rc == 0)
+		rc = index_children(cache_index(fs->c), n->id, snap_child, d);
+	if (rc < 0) {
+		dirbuf_free(d);
+		goto err_put;
+	}
+	put(fs, n);
+	fi->fh = (uintptr_t)d;
+	fi->cache_readdir = 0;
+	if (fuse_reply_open(req, fi) != 0)
+		dirbuf_free(d);
+	return;
+err_put:
+	put(fs, n);
+err:
+	fuse_reply_err(req, -rc);
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi, int plus)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct dirbuf *d = (struct dirbuf *)(uintptr_t)fi->fh;
+	char *buf, *p;
+	size_t left = size;
+
+	buf = malloc(size);
+	if (!buf) {
+		fuse_reply_err(req, ENOMEM);
+		return;
+	}
+	p = buf;
+	for (size_t i = (size_t)off; i < d->n; i++) {
+		struct dirent_snap *e = &d->v[i];
+		int dot = i < 2; /* "." and "..": the kernel takes no reference */
+		size_t need;
+
+		if (!plus) {
+			struct stat st = {.st_ino = id_to_ino(fs, e->id),
+					  .st_mode = e->type == ITEM_DIR ? S_IFDIR : S_IFREG};
+			need = fuse_add_direntry(req, p, left, e->name, &st, (off_t)i + 1);
+			if (need > left)
+				break;
+		} else {
+			struct fuse_entry_param ep;
+			struct node *n;
+
+			need = fuse_add_direntry_plus(req, NULL, 0, e->name, NULL, 0);
+			if (need > left)
+				break;
+			if (dot) {
+				memset(&ep, 0, sizeof(ep));
+				ep.attr.st_ino = id_to_ino(fs, e->id);
+				ep.attr.st_mode = S_IFDIR;
+			} else {
+				if (cache_node_get(fs->c, e->id, &n) < 0)
+					continue; /* removed since opendir */
+				pthread_mutex_lock(&n->lock);
+				fill_entry(fs, n, &ep);
+				pthread_mutex_unlock(&n->lock);
+			}
+			fuse_add_direntry_plus(req, p, left, e->name, &ep, (off_t)i + 1);
+		}
+		p += need;
+		left -= need;
+	}
+	fuse_reply_buf(req, buf, size - left);
+	free(buf);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 0);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+			   struct fuse_file_info *fi)
+{
+	do_readdir(req, ino, size, off, fi, 1);
+}
+
+static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	dirbuf_free((struct dirbuf *)(uintptr_t)fi->fh);
+	fuse_reply_err(req, 0);
+}
+
+/* ---- files: open, read ------------------------------------------------- */
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct node *n;
+	int rc;
+
+	rc = ino_node(fs, ino, &n);
+	if (rc < 0)
+		goto err;
+	if (n->it.type == ITEM_DIR) {
+		rc = -EISDIR;
+		goto err_put;
+	}
+	rc = revalidate(fs, n);
+	if (rc < 0)
+		goto err_put;
+	pthread_mutex_lock(&n->lock);
+	rc = cache_node_fd(fs->c, n);
+	if (rc >= 0) {
+		/* Keep the kernel's pages only if the content did not change under them. */
+		fi->keep_cache = n->kernel_ver == n->content_ver;
+		n->kernel_ver = n->content_ver;
+		n->opens++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&n->lock);
+	if (rc < 0)
+		goto err_put;
+	fi->fh = (uintptr_t)n; /* the open handle keeps this reference */
+	if (fuse_reply_open(req, fi) != 0) {
+		pthread_mutex_lock(&n->lock);
+		n->opens--;
+		pthread_mutex_unlock(&n->lock);
+		put(fs, n);
+	}
+	return;
+err_put:
+	put(fs, n);
+err:
+	fuse_reply_err(req, -rc);
+}
+
+/*
+ * Stores fetched bytes [start, start+len) into the cache file where they are
+ * still missing, then marks them present.  With n->lock held.
+ */
+static int store_fetched(struct fs *fs, struct node *n, const char *buf, uint64_t start,
+			 uint64_t len)
+{
+	struct rangeset need = RANGESET_INIT;
+	int fd, rc;
+
+	fd = cache_node_fd(fs->c, n);
+	if (fd < 0)
+		return fd;
+	rc = rangeset_missing(&n->it.present, start, start + len, &need);
+	for (size_t i = 0; rc == 0 && i < need.n; i++)
+		rc = pwrite_all(fd, buf + (need.v[i].start - start),
+				need.v[i].end - need.v[i].start, (off_t)need.v[i].start);
+	for (size_t i = 0; rc == 0 && i < need.n; i++)
+		rc = rangeset_add(&n->it.present, need.v[i].start, need.v[i].end);
+	if (rc == 0 && need.n)
+		rc = cache_node_save(fs->c, n);
+	rangeset_release(&need);
+	return rc;
+}
+
+/*
+ * Makes [off, end) present by fetching the chunks it touches.  Returns 0,
+ * -EAGAIN when the server's copy changed and the caller should retry with
+ * the new size, or a negative errno.
+ */
+static int fetch(struct fs *fs, struct node *n, uint64_t off, uint64_t end)
+{
+	struct rangeset missing = RANGESET_INIT;
+	struct smb_file *f = NULL;
+	struct smb_stat st;
+	char path[PATH_MAX];
+	char *buf = NULL;
+	uint64_t ver, cs, ce, size;
+	int rc;
+
+	pthread_mutex_lock(&n->lock);
+	size = (uint64_t)n->it.size;
+	cs = off / CACHE_CHUNK * CACHE_CHUNK;
+	ce = (end + CACHE_CHUNK - 1) / CACHE_CHUNK * CACHE_CHUNK;
+	if (ce > size)
+		ce = size;
+	/* Beyond the server's copy there is nothing to fetch (local extension). */
+	if (n->it.base.valid && ce > (uint64_t)n->it.base.size)
+		ce = (uint64_t)n->it.base.size > cs ? (uint64_t)n->it.base.size : cs;
+	rc = rangeset_missing(&n->it.present, cs, ce, &missing);
+	ver = n->content_ver;
+	pthread_mutex_unlock(&n->lock);
+	if (rc < 0 || missing.n == 0)
+		goto out;
+
+	rc = item_path(fs, n->id, path, sizeof(path));
+	if (rc < 0)
+		goto out;
+	rc = smb_open(fs->s, path, O_RDONLY, 0, &f);
+	if (rc < 0)
+		goto out;
+	rc = smb_fstat(fs->s, f, &st);
+	if (rc < 0)
+		goto out;
+	pthread_mutex_lock(&n->lock);
+	if (!item_is_dirty(&n->it) && sync_base_changed(&n->it.base, &st)) {
+		rc = sync_apply_remote(fs->c, n, &st);
+		pthread_mutex_unlock(&n->lock);
+		rc = rc < 0 ? rc : -EAGAIN;
+		goto out;
+	}
+	pthread_mutex_unlock(&n->lock);
+
+	buf = malloc(FETCH_MAX);
+	if (!buf) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < missing.n && rc == 0; i++) {
+		for (uint64_t p = missing.v[i].start; p < missing.v[i].end && rc == 0;) {
+			uint64_t len = missing.v[i].end - p;
+			ssize_t got;
+
+			if (len > FETCH_MAX)
+				len = FETCH_MAX;
+			got = smb_pread(fs->s, f, buf, len, (int64_t)p);
+			if (got < 0) {
+				rc = (int)got;
+				break;
+			}
+			if ((uint64_t)got < len) {
+				rc = -EAGAIN; /* shorter than we knew: changed meanwhile */
+				n->checked = 0;
+				break;
+			}
+			pthread_mutex_lock(&n->lock);
+			if (n->content_ver != ver || n->unlinked)
+				rc = -EAGAIN;
+			else
+				rc = store_fetched(fs, n, buf, p, len);
+			pthread_mutex_unlock(&n->lock);
+			p += len;
+		}
+	}
+out:
+	if (f)
+		smb_close(fs->s, f);
+	free(buf);
+	rangeset_release(&missing);
+	return rc;
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
+	uint64_t end;
+	int rc = 0, fd;
+
+	for (int attempt = 0; attempt < 3; attempt++) {
+		pthread_mutex_lock(&n->lock);
+		end = (uint64_t)off + size;
+		if (end > (uint64_t)n->it.size)
+			end = (uint64_t)n->it.size;
+		int have = (uint64_t)off >= end || rangeset_contains(&n->it.present, (uint64_t)off, end);
+		fd = n->fd;
+		n->it.atime = now_ns();
+		pthread_mutex_unlock(&n->lock);
+		if (have) {
+			rc = 0;
+			break;
+		}
+		rc = fetch(fs, n, (uint64_t)off, end);
+		if (rc != -EAGAIN && rc < 0)
+			break;
+	}
+	if (rc < 0) {
+		if (rc == -EAGAIN)
+			rc = -EIO;
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	if ((uint64_t)off >= end) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	bv.buf[0].size = end - (uint64_t)off;
+	bv.buf[0].flags = FUSE_BUF_IS_FD | FUSE_BUF_FD_SEEK;
+	bv.buf[0].fd = fd;
+	bv.buf[0].pos = off;
+	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+}
+
+/* ---- files: write, truncate, flush ------------------------------------- */
+
+/*
+ * Records a local change of size (and the zeros it adds) with n->lock held:
+ * the bytes from the old size to the new one are present, dirty zeros.
+ */
+static int set_local_size(struct fs *fs, struct node *n, uint64_t size)
+{
+	uint64_t old = (uint64_t)n->it.size;
+	int fd = cache_node_fd(fs->c, n);
+	int rc = 0;
+
+	if (fd < 0)
+		return fd;
+	if (size < old) {
+		if (ftruncate(fd, (off_t)size) < 0)
+			return -errno;
+		rangeset_truncate(&n->it.present, size);
+		rangeset_truncate(&n->it.dirty, size);
+	} else if (size > old) {
+		/* Whatever the file held past the old size must read as zeros. */
+		if (ftruncate(fd, (off_t)old) < 0 || ftruncate(fd, (off_t)size) < 0)
+			return -errno;
+		rc = rangeset_add(&n->it.present, old, size);
+		if (rc == 0)
+			rc = rangeset_add(&n->it.dirty, old, size);
+	}
+	n->it.size = (int64_t)size;
+	return rc;
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	uint64_t end = (uint64_t)off + size;
+	int rc, fd;
+
+	pthread_mutex_lock(&n->lock);
+	fd = cache_node_fd(fs->c, n);
+	rc = fd < 0 ? fd : 0;
+	if (rc == 0 && (uint64_t)off > (uint64_t)n->it.size)
+		rc = set_local_size(fs, n, (uint64_t)off);
+	if (rc == 0)
+		rc = pwrite_all(fd, buf, size, off);
+	if (rc == 0)
+		rc = rangeset_add(&n->it.present, (uint64_t)off, end);
+	if (rc == 0)
+		rc = rangeset_add(&n->it.dirty, (uint64_t)off, end);
+	if (rc == 0) {
+		if (end > (uint64_t)n->it.size)
+			n->it.size = (int64_t)end;
+		n->it.mtime = now_ns();
+		n->it.gen++;
+		rc = cache_node_save(fs->c, n);
+	}
+	pthread_mutex_unlock(&n->lock);
+	if (rc < 0)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_write(req, size);
+}
+
+/*
+ * Pushes a dirty file.  A conflict (-ESTALE) or a concurrent write
+ * (-EAGAIN) leaves the data safe in the cache and is not an error for the
+ * caller of close or fsync.
+ */
+static int push(struct fs *fs, struct node *n)
+{
+	int rc = sync_push_file(fs->c, fs->s, n);
+
+	if (rc == -ESTALE || rc == -EAGAIN)
+		return 0;
+	if (rc < 0)
+		log_warn("upload of item %llu failed: %s", (unsigned long long)n->id,
+			 strerror(-rc));
+	return rc;
+}
+
+static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct node *n = (struct node *)(uintptr_t)fi->fh;
+
+	fuse_reply_err(req, -push(fs, n));
+}
+
+static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	int rc = 0;
+
+	pthread_mutex_lock(&n->lock);
+	if (n->fd >= 0 && fdatasync(n->fd) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = cache_node_save_durable(fs->c, n);
+	pthread_mutex_unlock(&n->lock);
+	if (rc == 0)
+		rc = push(fs, n);
+	fuse_reply_err(req, -rc);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct node *n = (struct node *)(uintptr_t)fi->fh;
+
+	pthread_mutex_lock(&n->lock);
+	n->opens--;
+	pthread_mutex_unlock(&n->lock);
+	put(fs, n);
+	fuse_reply_err(req, 0);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to_set,
+		       struct fuse_file_info *fi)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	char path[PATH_MAX];
+	struct smb_stat st;
+	struct stat out;
+	struct node *n;
+	int rc, push_now = 0;
+
+	rc = ino_node(fs, ino, &n);
+	if (rc < 0)
+		goto err;
+	if (((to_set & FUSE_SET_ATTR_UID) && attr->st_uid != fs->uid) ||
+	    ((to_set & FUSE_SET_ATTR_GID) && attr->st_gid != fs->gid)) {
+		rc = -EPERM; /* the server has no owners to give */
+		goto err_put;
+	}
+	rc = item_path(fs, n->id, path, sizeof(path));
+	if (rc < 0)
+		goto err_put;
+	if (to_set & FUSE_SET_ATTR_MODE) {
+		rc = smb_chmod(fs->s, path, attr->st_mode & 07777);
+		if (rc < 0)
+			goto err_put;
+		pthread_mutex_lock(&n->lock);
+		n->it.mode = attr->st_mode & 07777;
+		rc = cache_node_save(fs->c, n);
+		pthread_mutex_unlock(&n->lock);
+		if (rc < 0)
+			goto err_put;
+	}
+	if (to_set & FUSE_SET_ATTR_SIZE) {
+		if (n->it.type == ITEM_DIR) {
+			rc = -EISDIR;
+			goto err_put;
+		}
+		pthread_mutex_lock(&n->lock);
+		rc = set_local_size(fs, n, (uint64_t)attr->st_size);
+		if (rc == 0) {
+			n->it.mtime = now_ns();
+			n->it.gen++;
+			rc = cache_node_save(fs->c, n);
+		}
+		push_now = n->opens == 0; /* no close will follow */
+		pthread_mutex_unlock(&n->lock);
+		if (rc < 0)
+			goto err_put;
+	}
+	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
+		int64_t t = (to_set & FUSE_SET_ATTR_MTIME_NOW)
+				    ? now_ns()
+				    : (int64_t)attr->st_mtim.tv_sec * 1000000000 + attr->st_mtim.tv_nsec;
+		int dirty;
+
+		pthread_mutex_lock(&n->lock);
+		n->it.mtime = t;
+		dirty = item_is_dirty(&n->it);
+		rc = cache_node_save(fs->c, n);
+		pthread_mutex_unlock(&n->lock);
+		if (rc < 0)
+			goto err_put;
+		if (!dirty) {
+			/* A clean item: set the time on the server and take it as the base. */
+			rc = smb_utimes(fs->s, path, t, t);
+			if (rc == 0)
+				rc = smb_stat(fs->s, path, &st);
+			if (rc < 0)
+				goto err_put;
+			pthread_mutex_lock(&n->lock);
+			sync_base_from_stat(&n->it.base, &st);
+			rc = cache_node_save(fs->c, n);
+			pthread_mutex_unlock(&n->lock);
+			if (rc < 0)
+				goto err_put;
+		}
+	}
+	if (push_now) {
+		rc = push(fs, n);
+		if (rc < 0)
+			goto err_put;
+	}
+	pthread_mutex_lock(&n->lock);
+	fill_attr(fs, n, &out);
+	pthread_mutex_unlock(&n->lock);
+	put(fs, n);
+	fuse_reply_attr(req, &out, fs->conf.attr_timeout);
+	return;
+err_put:
+	put(fs, n);
+err:
+	fuse_reply_err(req, -rc);
+}
+
+/* ---- namespace --------------------------------------------------------- */
+
+/* Checks a new name: our temporary names are reserved. */
+static int name_ok(const char *name)
+{
+	return sync_name_hidden(name) ? -EINVAL : 0;
+}
+
+/*
+ * Records an item the server just created at dir/name: stat it and insert
+ * it (replacing a stale index entry of that name).  *id gets its id.
+ */
+static int record_created(struct fs *fs, struct node *dir, const char *name, const char *path,
+			  uint64_t *id)
+{
+	struct smb_stat st;
+	int rc;
+
+	rc = smb_stat(fs->s, path, &st);
+	if (rc < 0)
+		return rc;
+	rc = sync_insert_remote(fs->c, dir->it.share, dir->id, name, &st, id);
+	if (rc == -EEXIST) {
+		rc = sync_refresh_name(fs->c, fs->s, dir, name, id);
+		if (rc == 0 && *id == 0)
+			rc = -ENOENT;
+	}
+	return rc;
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
+		      struct fuse_file_info *fi)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct fuse_entry_param e;
+	char path[PATH_MAX];
+	struct smb_file *f;
+	struct node *dir, *n;
+	uint64_t id;
+	int rc;
+
+	rc = name_ok(name);
+	if (rc < 0)
+		goto err;
+	rc = ino_node(fs, parent, &dir);
+	if (rc < 0)
+		goto err;
+	rc = child_path(fs, dir->id, name, path, sizeof(path));
+	if (rc == 0)
+		rc = smb_open(fs->s, path, O_WRONLY | O_CREAT | ((fi->flags & O_EXCL) ? O_EXCL : 0),
+			      mode & 07777, &f);
+	if (rc == 0)
+		rc = smb_close(fs->s, f);
+	if (rc == 0)
+		rc = record_created(fs, dir, name, path, &id);
+	put(fs, dir);
+	if (rc < 0)
+		goto err;
+	rc = cache_node_get(fs->c, id, &n); /* the kernel's lookup reference */
+	if (rc < 0)
+		goto err;
+	pthread_mutex_lock(&n->lock);
+	rc = cache_node_fd(fs->c, n);
+	if (rc >= 0) {
+		rc = 0;
+		n->opens++;
+		n->checked = mono_ns();
+		n->kernel_ver = n->content_ver;
+		fill_entry(fs, n, &e);
+	}
+	pthread_mutex_unlock(&n->lock);
+	if (rc < 0) {
+		put(fs, n);
+		goto err;
+	}
+	cache_node_ref(fs->c, n); /* the open handle's reference */
+	fi->fh = (uintptr_t)n;
+	if (fuse_reply_create(req, &e, fi) != 0) {
+		pthread_mutex_lock(&n->lock);
+		n->opens--;
+		pthread_mutex_unlock(&n->lock);
+		cache_node_put(fs->c, n, 2);
+	}
+	return;
+err:
+	fuse_reply_err(req, -rc);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	char path[PATH_MAX];
+	struct node *dir;
+	uint64_t id;
+	int rc;
+
+	rc = name_ok(name);
+	if (rc < 0)
+		goto err;
+	rc = ino_node(fs, parent, &dir);
+	if (rc < 0)
+		goto err;
+	rc = child_path(fs, dir->id, name, path, sizeof(path));
+	if (rc == 0)
+		rc = smb_mkdir(fs->s, path, mode & 07777);
+	if (rc == 0)
+		rc = record_created(fs, dir, name, path, &id);
+	put(fs, dir);
+	if (rc < 0)
+		goto err;
+	reply_entry_id(fs, req, id);
+	return;
+err:
+	fuse_reply_err(req, -rc);
+}
+
+/* unlink and rmdir: remove on the server, then from the index. */
+static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int want_dir)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct index_item it;
+	char path[PATH_MAX];
+	struct node *dir;
+	int rc;
+
+	rc = ino_node(fs, parent, &dir);
+	if (rc < 0)
+		goto err;
+	rc = child_path(fs, dir->id, name, path, sizeof(path));
+	if (rc == 0)
+		rc = index_lookup(cache_index(fs->c), dir->id, name, &it);
+	put(fs, dir);
+	if (rc < 0)
+		goto err;
+	if (want_dir && it.type != ITEM_DIR)
+		rc = -ENOTDIR;
+	else if (!want_dir && it.type == ITEM_DIR)
+		rc = -EISDIR;
+	if (rc == 0)
+		rc = want_dir ? smb_rmdir(fs->s, path) : smb_unlink(fs->s, path);
+	if (rc == -ENOENT)
+		rc = 0; /* already gone on the server */
+	if (rc == 0)
+		rc = cache_delete_tree(fs->c, it.id);
+	index_item_release(&it);
+err:
+	fuse_reply_err(req, -rc);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, parent, name, 0);
+}
+
+static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	remove_name(req, parent, name, 1);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
+		      const char *newname, unsigned int flags)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	char from[PATH_MAX], to[PATH_MAX];
+	struct index_item src, dst;
+	uint64_t pid = ino_to_id(fs, parent), npid = ino_to_id(fs, newparent);
+	int rc, have_dst;
+
+	if (flags & RENAME_EXCHANGE) {
+		fuse_reply_err(req, EINVAL);
+		return;
+	}
+	rc = name_ok(newname);
+	if (rc == 0)
+		rc = child_path(fs, pid, name, from, sizeof(from));
+	if (rc == 0)
+		rc = child_path(fs, npid, newname, to, sizeof(to));
+	if (rc == 0)
+		rc = index_lookup(cache_index(fs->c), pid, name, &src);
+	if (rc < 0)
+		goto err;
+	have_dst = index_lookup(cache_index(fs->c), npid, newname, &dst) == 0;
+	if (have_dst && (flags & RENAME_NOREPLACE))
+		rc = -EEXIST;
+	else if (have_dst && dst.type == ITEM_DIR && src.type != ITEM_DIR)
+		rc = -EISDIR;
+	else if (have_dst && dst.type != ITEM_DIR && src.type == ITEM_DIR)
+		rc = -ENOTDIR;
+	if (rc == 0)
+		rc = smb_rename(fs->s, from, to);
+	if (rc == 0 && have_dst)
+		rc = cache_delete_tree(fs->c, dst.id);
+	if (rc == 0)
+		rc = index_move(cache_index(fs->c), src.id, npid, newname);
+	if (have_dst)
+		index_item_release(&dst);
+	index_item_release(&src);
+err:
+	fuse_reply_err(req, -rc);
+}
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct fs *fs = fuse_req_userdata(req);
+	struct statvfs sv;
+	int rc;
+
+	rc = smb_statvfs(fs->s, &sv);
+	if (rc < 0 && statvfs(fs->mountpoint, &sv) < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	sv.f_namemax = 255;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	conn->max_write = 1u << 20;
+	conn->max_readahead = 1u << 20;
+	if (conn->capable & FUSE_CAP_READDIRPLUS)
+		conn->want |= FUSE_CAP_READDIRPLUS;
+	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO; /* always plus: attrs come free */
+}
+
+static const struct fuse_lowlevel_ops ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_releasedir,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.flush = op_flush,
+	.fsync = op_fsync,
+	.release = op_release,
+	.create = op_create,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_rmdir,
+	.rename = op_rename,
+	.statfs = op_statfs,
+};
+
+/* ---- the session ------------------------------------------------------- */
+
+static void hook_inode(void *arg, uint64_t id)
+{
+	struct fs *fs = arg;
+
+	if (fs->nt)
+		notify_inode(fs->nt, id_to_ino(fs, id));
+}
+
+static void hook_entry(void *arg, uint64_t parent, const char *name)
+{
+	struct fs *fs = arg;
+
+	if (fs->nt)
+		notify_entry(fs->nt, id_to_ino(fs, parent), name);
+}
+
+int fs_mount(const struct fs_conf *conf, const char *mountpoint, struct fs **out)
+{
+	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
+	char opts[2048];
+	struct node *root;
+	struct fs *fs;
+	int rc = -ENOMEM;
+
+	fs = calloc(1, sizeof(*fs));
+	if (!fs)
+		return -ENOMEM;
+	fs->conf = *conf;
+	fs->c = conf->cache;
+	fs->s = conf->smb;
+	fs->ttl_ns = (int64_t)(conf->attr_timeout * 1e9);
+	fs->uid = getuid();
+	fs->gid = getgid();
+	fs->mountpoint = strdup(mountpoint);
+	if (!fs->mountpoint)
+		goto err_free;
+
+	snprintf(opts, sizeof(opts), "fsname=%s,subtype=ofsync,default_permissions%s%s",
+		 conf->fsname, conf->fuse_opts && *conf->fuse_opts ? "," : "",
+		 conf->fuse_opts ? conf->fuse_opts : "");
+	if (fuse_opt_add_arg(&args, "ofsyncd") || fuse_opt_add_arg(&args, "-o") ||
+	    fuse_opt_add_arg(&args, opts) || (conf->debug && fuse_opt_add_arg(&args, "-d")))
+		goto err_args;
+	fs->se = fuse_session_new(&args, &ops, sizeof(ops), fs);
+	if (!fs->se) {
+		log_err("cannot create the FUSE session (options: %s)", opts);
+		rc = -EINVAL;
+		goto err_args;
+	}
+	/* The root's reference lives as long as the mount. */
+	rc = cache_node_get(fs->c, conf->root, &root);
+	if (rc < 0)
+		goto err_session;
+	if (fuse_session_mount(fs->se, mountpoint) != 0) {
+		log_err("cannot mount on %s", mountpoint);
+		rc = -EIO;
+		goto err_session;
+	}
+	fuse_opt_free_args(&args);
+	*out = fs;
+	return 0;
+
+err_session:
+	fuse_session_destroy(fs->se);
+err_args:
+	fuse_opt_free_args(&args);
+err_free:
+	free(fs->mountpoint);
+	free(fs);
+	return rc;
+}
+
+int fs_run(struct fs *fs)
+{
+	struct fuse_loop_config *cfg;
+	struct cache_hooks hooks = {hook_inode, hook_entry, fs};
+	int rc;
+
+	rc = notify_start(fs->se, &fs->nt);
+	if (rc < 0)
+		return rc;
+	cache_set_hooks(fs->c, &hooks);
+	if (fuse_set_signal_handlers(fs->se) != 0)
+		return -EIO;
+	cfg = fuse_loop_cfg_create();
+	if (!cfg)
+		return -ENOMEM;
+	fuse_loop_cfg_set_clone_fd(cfg, 0);
+	fuse_loop_cfg_set_max_threads(cfg, 16);
+	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	rc = fuse_session_loop_mt(fs->se, cfg);
+	fuse_loop_cfg_destroy(cfg);
+	fuse_remove_signal_handlers(fs->se);
+	return rc < 0 ? rc : 0;
+}
+
+int fs_daemonize(int foreground)
+{
+	return fuse_daemonize(foreground) == 0 ? 0 : -EIO;
+}
+
+void fs_stop(struct fs *fs) { fuse_session_exit(fs->se); }
+
+void fs_free(struct fs *fs)
+{
+	struct cache_hooks none = {0};
+
+	if (!fs)
+		return;
+	cache_set_hooks(fs->c, &none);
+	notify_stop(fs->nt);
+	fuse_session_unmount(fs->se);
+	fuse_session_destroy(fs->se);
+	free(fs->mountpoint);
+	free(fs);
+}

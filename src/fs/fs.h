@@ -1,0 +1,43 @@
+/*
+ * fs.h - the mount: FUSE low-level operations over the cache (the only user
+ * of fuse_lowlevel.h, with notify.c).
+ *
+ * Inode numbers are index row ids, except that the share root is inode 1
+ * (FUSE_ROOT_ID) to the kernel.
+ */
+#ifndef OFSYNC_FS_H
+#define OFSYNC_FS_H
+
+#include <stdint.h>
+
+#include "cache/cache.h"
+#include "smb/smb.h"
+
+struct fs_conf {
+	struct cache *cache;   /* borrowed */
+	struct smb *smb;       /* borrowed */
+	uint64_t share;        /* shares.id */
+	uint64_t root;         /* row id of the share root */
+	double attr_timeout;   /* seconds the kernel and we trust attributes and names */
+	const char *fsname;    /* shown in /proc/mounts */
+	const char *fuse_opts; /* pass-through options, comma-joined, may be "" */
+	int debug;             /* FUSE debug output */
+};
+
+struct fs;
+
+/* Creates the FUSE session and mounts it.  0 or a negative errno (logged). */
+int fs_mount(const struct fs_conf *conf, const char *mountpoint, struct fs **out);
+/* Goes to the background unless foreground is set.  0 or -errno. */
+int fs_daemonize(int foreground);
+/*
+ * Starts the helper threads (after daemonizing) and serves requests until
+ * unmounted or signalled.  Returns 0 or a negative errno.
+ */
+int fs_run(struct fs *fs);
+/* Asks fs_run to return (from any thread or a signal handler's thread). */
+void fs_stop(struct fs *fs);
+/* Unmounts and frees. */
+void fs_free(struct fs *fs);
+
+#endif

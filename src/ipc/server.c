@@ -1,0 +1,301 @@
+/*
+ * server.c - see server.h.
+ *
+ * One thread, one poll loop: the listening socket, a pipe that wakes the
+ * loop to stop, and up to MAX_CLIENTS connections, each with its own input
+ * buffer.  Handlers run on this thread and must not block for long.
+ */
+#include "ipc/server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "ipc/proto.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define MAX_CLIENTS 64
+
+struct client {
+	int fd;      /* -1 when the slot is free */
+	char *buf;   /* bytes received, not yet a whole line */
+	size_t len;
+	size_t cap;
+};
+
+struct ipc_server {
+	char *path;       /* constant */
+	int lfd;          /* listening socket */
+	int wake[2];      /* pipe: a byte on wake[1] stops the loop */
+	ipc_handler_fn fn; /* constant */
+	void *arg;
+	pthread_t thread;
+	int started;      /* the thread runs */
+	struct client cl[MAX_CLIENTS]; /* owned by the thread */
+};
+
+static void client_close(struct client *c)
+{
+	close(c->fd);
+	c->fd = -1;
+	free(c->buf);
+	c->buf = NULL;
+	c->len = c->cap = 0;
+}
+
+static void send_line(int fd, char *line)
+{
+	size_t len;
+	const char *p = line;
+
+	if (!line)
+		return;
+	len = strlen(line);
+	while (len > 0) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		p += n;
+		len -= (size_t)n;
+	}
+	free(line);
+}
+
+static void handle_line(struct ipc_server *srv, int fd, const char *line, size_t len)
+{
+	struct proto_request req;
+	char msg[512] = "";
+	json_t *result = NULL;
+	int rc;
+
+	rc = proto_request_decode(line, len, &req, msg, sizeof(msg));
+	if (rc < 0) {
+		send_line(fd, proto_reply_error(req.id, -rc, msg));
+		return;
+	}
+	rc = srv->fn(srv->arg, req.cmd, req.args, &result, msg, sizeof(msg));
+	if (rc < 0)
+		send_line(fd, proto_reply_error(req.id, -rc, msg[0] ? msg : strerror(-rc)));
+	else
+		send_line(fd, proto_reply_ok(req.id, result));
+	json_decref(result);
+	proto_request_release(&req);
+}
+
+/* Reads what the client sent; returns -1 when it should be closed. */
+static int client_read(struct ipc_server *srv, struct client *c)
+{
+	ssize_t n;
+	char *nl;
+
+	if (c->len == c->cap) {
+		size_t cap = c->cap ? c->cap * 2 : 4096;
+		if (cap > PROTO_LINE_MAX + 1) {
+			send_line(c->fd, proto_reply_error(-1, EMSGSIZE, "request line too long"));
+			return -1;
+		}
+		char *nb = realloc(c->buf, cap);
+		if (!nb)
+			return -1;
+		c->buf = nb;
+		c->cap = cap;
+	}
+	n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return 0;
+	if (n <= 0)
+		return -1;
+	c->len += (size_t)n;
+	while ((nl = memchr(c->buf, '\n', c->len))) {
+		size_t ll = (size_t)(nl - c->buf);
+		handle_line(srv, c->fd, c->buf, ll);
+		memmove(c->buf, nl + 1, c->len - ll - 1);
+		c->len -= ll + 1;
+	}
+	return 0;
+}
+
+static void accept_client(struct ipc_server *srv)
+{
+	struct ucred cred;
+	socklen_t clen = sizeof(cred);
+	int fd = accept4(srv->lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &clen) < 0 ||
+	    (cred.uid != geteuid() && cred.uid != 0)) {
+		log_warn("control socket: refused a peer with uid %u", (unsigned)cred.uid);
+		close(fd);
+		return;
+	}
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		if (srv->cl[i].fd < 0) {
+			srv->cl[i].fd = fd;
+			return;
+		}
+	}
+	send_line(fd, proto_reply_error(-1, EBUSY, "too many connections"));
+	close(fd);
+}
+
+static void *server_main(void *arg)
+{
+	struct ipc_server *srv = arg;
+	struct pollfd pfd[MAX_CLIENTS + 2];
+	int map[MAX_CLIENTS + 2];
+
+	for (;;) {
+		int n = 0;
+		pfd[n++] = (struct pollfd){.fd = srv->wake[0], .events = POLLIN};
+		pfd[n++] = (struct pollfd){.fd = srv->lfd, .events = POLLIN};
+		for (int i = 0; i < MAX_CLIENTS; i++) {
+			if (srv->cl[i].fd >= 0) {
+				map[n] = i;
+				pfd[n++] = (struct pollfd){.fd = srv->cl[i].fd, .events = POLLIN};
+			}
+		}
+		if (poll(pfd, (nfds_t)n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("control socket: poll: %s", strerror(errno));
+			break;
+		}
+		if (pfd[0].revents)
+			break;
+		if (pfd[1].revents & POLLIN)
+			accept_client(srv);
+		for (int k = 2; k < n; k++)
+			if (pfd[k].revents && client_read(srv, &srv->cl[map[k]]) < 0)
+				client_close(&srv->cl[map[k]]);
+	}
+	return NULL;
+}
+
+/* Is a daemon answering on path? */
+static int socket_alive(const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd, alive;
+
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	alive = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return alive;
+}
+
+int ipc_server_new(const char *path, ipc_handler_fn fn, void *arg, struct ipc_server **out)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct ipc_server *srv;
+	char dir[PATH_MAX];
+	mode_t um;
+	int rc;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		log_err("socket path too long: %s", path);
+		return -ENAMETOOLONG;
+	}
+	snprintf(dir, sizeof(dir), "%s", path);
+	rc = mkdir_p(dirname(dir), 0700);
+	if (rc < 0) {
+		log_err("cannot create the socket's directory for %s: %s", path, strerror(-rc));
+		return rc;
+	}
+	if (socket_alive(path)) {
+		log_err("another ofsyncd answers on %s", path);
+		return -EADDRINUSE;
+	}
+	unlink(path);
+	srv = calloc(1, sizeof(*srv));
+	if (!srv)
+		return -ENOMEM;
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		srv->cl[i].fd = -1;
+	srv->fn = fn;
+	srv->arg = arg;
+	srv->wake[0] = srv->wake[1] = -1;
+	srv->path = strdup(path);
+	srv->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (!srv->path || srv->lfd < 0 || pipe2(srv->wake, O_CLOEXEC) < 0) {
+		rc = -errno;
+		goto err_free;
+	}
+	strcpy(sa.sun_path, path);
+	um = umask(0177); /* the socket is born 0600 */
+	rc = bind(srv->lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	umask(um);
+	if (rc == 0 && chmod(path, 0600) < 0)
+		rc = -errno;
+	if (rc == 0 && listen(srv->lfd, 16) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		log_err("cannot listen on %s: %s", path, strerror(-rc));
+		goto err_free;
+	}
+	*out = srv;
+	return 0;
+
+err_free:
+	if (srv->lfd >= 0)
+		close(srv->lfd);
+	if (srv->wake[0] >= 0) {
+		close(srv->wake[0]);
+		close(srv->wake[1]);
+	}
+	free(srv->path);
+	free(srv);
+	return rc ? rc : -EIO;
+}
+
+int ipc_server_start(struct ipc_server *srv)
+{
+	sigset_t all, old;
+	int rc;
+
+	/* Helper threads block the termination signals. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = -pthread_create(&srv->thread, NULL, server_main, srv);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc == 0)
+		srv->started = 1;
+	return rc;
+}
+
+void ipc_server_stop(struct ipc_server *srv)
+{
+	if (!srv)
+		return;
+	if (srv->started) {
+		if (write(srv->wake[1], "x", 1) < 0)
+			log_warn("control socket: cannot wake the thread");
+		pthread_join(srv->thread, NULL);
+	}
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (srv->cl[i].fd >= 0)
+			client_close(&srv->cl[i]);
+	close(srv->lfd);
+	close(srv->wake[0]);
+	close(srv->wake[1]);
+	unlink(srv->path);
+	free(srv->path);
+	free(srv);
+}

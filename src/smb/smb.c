@@ -1,0 +1,462 @@
+/*
+ * smb.c - libsmbclient behind one lock; see smb.h.
+ *
+ * URLs are built per call: smb://server[:port]/share/base/path, with every
+ * byte outside [A-Za-z0-9._~/-] percent-encoded (libsmbclient decodes %XX,
+ * and an unencoded '?' would start URL options).
+ */
+#include "smb/smb.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libsmbclient.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "util/log.h"
+
+#define URL_MAX 8192
+
+/* libsmbclient keeps process-wide state: one lock for every call. */
+static pthread_mutex_t smb_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct smb {
+	SMBCCTX *ctx;      /* protected by smb_lock */
+	char *prefix;      /* "smb://server:port/share/base", encoded; constant */
+	char *user;        /* constant */
+	char *domain;      /* constant */
+	char *password;    /* constant; wiped on free */
+};
+
+struct smb_file {
+	SMBCFILE *fh; /* protected by smb_lock */
+};
+
+static void url_encode(char *out, size_t len, const char *in)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (const unsigned char *p = (const unsigned char *)in; *p && o + 4 < len; p++) {
+		unsigned char ch = *p;
+		if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+		    (ch >= '0' && ch <= '9') || strchr("._~/-", ch)) {
+			out[o++] = (char)ch;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[ch >> 4];
+			out[o++] = hex[ch & 15];
+		}
+	}
+	out[o] = '\0';
+}
+
+static int make_url(struct smb *s, const char *path, char *buf, size_t len)
+{
+	char enc[URL_MAX];
+	int n;
+
+	url_encode(enc, sizeof(enc), path);
+	n = snprintf(buf, len, "%s%s", s->prefix, enc);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static void auth_fn(SMBCCTX *ctx, const char *srv, const char *shr, char *wg, int wglen,
+		    char *un, int unlen, char *pw, int pwlen)
+{
+	struct smb *s = smbc_getOptionUserData(ctx);
+
+	if (s->domain)
+		snprintf(wg, (size_t)wglen, "%s", s->domain);
+	snprintf(un, (size_t)unlen, "%s", s->user ? s->user : "");
+	snprintf(pw, (size_t)pwlen, "%s", s->password ? s->password : "");
+}
+
+int smb_is_conn_error(int err)
+{
+	switch (-err) {
+	case ECONNREFUSED:
+	case ETIMEDOUT:
+	case ECONNRESET:
+	case ECONNABORTED:
+	case EHOSTUNREACH:
+	case ENETUNREACH:
+	case ENETDOWN:
+	case EHOSTDOWN:
+	case EPIPE:
+	case ENOTCONN:
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int smb_new(const struct smb_conf *conf, struct smb **out)
+{
+	char host[512], enc_share[512], enc_base[4096], prefix[URL_MAX];
+	struct smb *s;
+	int rc = -ENOMEM;
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	if (strchr(conf->server, ':'))
+		snprintf(host, sizeof(host), "[%s]", conf->server); /* IPv6 literal */
+	else
+		snprintf(host, sizeof(host), "%s", conf->server);
+	url_encode(enc_share, sizeof(enc_share), conf->share);
+	url_encode(enc_base, sizeof(enc_base), conf->base ? conf->base : "");
+	if (conf->port)
+		snprintf(prefix, sizeof(prefix), "smb://%s:%u/%s%s", host, conf->port, enc_share,
+			 enc_base);
+	else
+		snprintf(prefix, sizeof(prefix), "smb://%s/%s%s", host, enc_share, enc_base);
+	s->prefix = strdup(prefix);
+	s->user = strdup(conf->guest || !conf->user ? "guest" : conf->user);
+	s->domain = conf->domain ? strdup(conf->domain) : NULL;
+	s->password = strdup(conf->guest || !conf->password ? "" : conf->password);
+	if (!s->prefix || !s->user || !s->password || (conf->domain && !s->domain))
+		goto err_free;
+
+	pthread_mutex_lock(&smb_lock);
+	s->ctx = smbc_new_context();
+	if (!s->ctx) {
+		rc = errno ? -errno : -ENOMEM;
+		pthread_mutex_unlock(&smb_lock);
+		goto err_free;
+	}
+	smbc_setDebug(s->ctx, log_get_level() >= LOG_LVL_DEBUG ? 1 : 0);
+	smbc_setOptionDebugToStderr(s->ctx, 1);
+	smbc_setOptionUserData(s->ctx, s);
+	smbc_setFunctionAuthDataWithContext(s->ctx, auth_fn);
+	smbc_setOptionUseKerberos(s->ctx, 0);
+	smbc_setOptionFallbackAfterKerberos(s->ctx, 1);
+	smbc_setOptionNoAutoAnonymousLogin(s->ctx, !conf->guest);
+	smbc_setTimeout(s->ctx, (int)(conf->timeout ? conf->timeout : 5) * 1000);
+	if (conf->port)
+		smbc_setPort(s->ctx, (uint16_t)conf->port);
+	if (!smbc_init_context(s->ctx)) {
+		rc = errno ? -errno : -EIO;
+		smbc_free_context(s->ctx, 1);
+		s->ctx = NULL;
+		pthread_mutex_unlock(&smb_lock);
+		goto err_free;
+	}
+	smbc_setOptionProtocols(s->ctx, "SMB2_10", "SMB3");
+	pthread_mutex_unlock(&smb_lock);
+	*out = s;
+	return 0;
+
+err_free:
+	smb_free(s);
+	return rc;
+}
+
+void smb_free(struct smb *s)
+{
+	if (!s)
+		return;
+	if (s->ctx) {
+		pthread_mutex_lock(&smb_lock);
+		smbc_free_context(s->ctx, 1);
+		pthread_mutex_unlock(&smb_lock);
+	}
+	if (s->password) {
+		explicit_bzero(s->password, strlen(s->password));
+		free(s->password);
+	}
+	free(s->prefix);
+	free(s->user);
+	free(s->domain);
+	free(s);
+}
+
+static int64_t ts_to_100ns(const struct timespec *ts)
+{
+	return (int64_t)ts->tv_sec * 10000000 + ts->tv_nsec / 100;
+}
+
+static void from_stat(const struct stat *st, struct smb_stat *out)
+{
+	out->type = S_ISDIR(st->st_mode) ? SMB_DIR : SMB_FILE;
+	out->size = S_ISDIR(st->st_mode) ? 0 : (int64_t)st->st_size;
+	out->mtime = ts_to_100ns(&st->st_mtim);
+	out->file_id = (uint64_t)st->st_ino;
+	out->mode = st->st_mode & 07777;
+}
+
+/* errno after a failed libsmbclient call, never 0. */
+static int fail(void)
+{
+	return errno ? -errno : -EIO;
+}
+
+int smb_stat(struct smb *s, const char *path, struct smb_stat *out)
+{
+	char url[URL_MAX];
+	struct stat st;
+	int rc;
+
+	rc = make_url(s, path, url, sizeof(url));
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&smb_lock);
+	errno = 0;
+	rc = smbc_getFunctionStat(s->ctx)(s->ctx, url, &st) < 0 ? fail() : 0;
+	pthread_mutex_unlock(&smb_lock);
+	if (rc == 0)
+		from_stat(&st, out);
+	return rc;
+}
+
+int smb_list(struct smb *s, const char *path,
+	     int (*fn)(void *arg, const char *name, const struct smb_stat *st), void *arg)
+{
+	char url[URL_MAX];
+	const struct libsmb_file_info *fi;
+	struct smb_stat sst;
+	struct stat st;
+	SMBCFILE *dh;
+	int rc;
+
+	rc = make_url(s, path, url, sizeof(url));
+	if (rc < 0)
+		return rc;
+	/*
+	 * fn runs under the lock (it only touches the index, never the
+	 * network), so that a listing is one uninterrupted walk.
+	 */
+	pthread_mutex_lock(&smb_lock);
+	errno = 0;
+	dh = smbc_getFunctionOpendir(s->ctx)(s->ctx, url);
+	if (!dh) {
+		rc = fail();
+		goto out;
+	}
+	for (;;) {
+		errno = 0;
+		fi = smbc_getFunctionReaddirPlus2(s->ctx)(s->ctx, dh, &st);
+		if (!fi) {
+			rc = errno ? -errno : 0;
+			break;
+		}
+		if (!fi->name || !strcmp(fi->name, ".") || !strcmp(fi->name, ".."))
+			continue;
+		from_stat(&st, &sst);
+		rc = fn(arg, fi->name, &sst);
+		if (rc != 0)
+			break;
+	}
+	smbc_getFunctionClosedir(s->ctx)(s->ctx, dh);
+out:
+	pthread_mutex_unlock(&smb_lock);
+	return rc;
+}
+
+int smb_open(struct smb *s, const char *path, int flags, mode_t mode, struct smb_file **out)
+{
+	char url[URL_MAX];
+	struct smb_file *f;
+	int rc;
+
+	rc = make_url(s, path, url, sizeof(url));
+	if (rc < 0)
+		return rc;
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
+	pthread_mutex_lock(&smb_lock);
+	errno = 0;
+	f->fh = smbc_getFunctionOpen(s->ctx)(s->ctx, url, flags, mode);
+	rc = f->fh ? 0 : fail();
+	pthread_mutex_unlock(&smb_lock);
+	if (rc < 0) {
+		free(f);
+		return rc;
+	}
+	*out = f;
+	return 0;
+}
+
+ssize_t smb_pread(struct smb *s, struct smb_file *f, void *buf, size_t len, int64_t off)
+{
+	size_t done = 0;
+	ssize_t rc = 0;
+
+	pthread_mutex_lock(&smb_lock);
+	errno = 0;
+	if (smbc_getFunctionLseek(s->ctx)(s->ctx, f->fh, off, SEEK_SET) < 0) {
+		rc = fail();
+		goto out;
+	}
+	while (done < len) {
+		errno = 0;
+		ssize_t n = smbc_getFunctionRead(s->ctx)(s->ctx, f->fh, (char *)buf + done,
+							 len - done);
+		if (n < 0) {
+			rc = fail();
+			goto out;
+		}
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	rc = (ssize_t)done;
+out:
+	pthread_mutex_unlock(&smb_lock);
+	return rc;
+}
+
+int smb_pwrite(struct smb *s, struct smb_file *f, const void *buf, size_t len, int64_t off)
+{
+	size_t done = 0;
+	int rc = 0;
+
+	pthread_mutex_lock(&smb_lock);
+	errno = 0;
+	if (smbc_getFunctionLseek(s->ctx)(s->ctx, f->fh, off, SEEK_SET) < 0) {
+		rc = fail();
+		goto out;
+	}
+	while (done < len) {
+		errno = 0;
+		ssize_t n = smbc_getFunctionWrite(s->ctx)(s->ctx, f->fh, (const char *)buf + done,
+							  len - done);
+		if (n <= 0) {
+			rc = n < 0 ? fail() : -EIO;
+			goto out;
+		}
+		done += (size_t)n;
+	}
+out:
+	pthread_mutex_unlock(&smb_lock);
+	return rc;
+}
+
+int smb_fstat(struct smb *s, struct smb_file *f, struct smb_stat *out)
+{
+	struct stat st;
+	int rc;
+
+	pthread_mutex_lock(&smb_lock);
+	errno = 0;
+	rc = smbc_getFunctionFstat(s->ctx)(s->ctx, f->fh, &st) < 0 ? fail() : 0;
+	pthread_mutex_unlock(&smb_lock);
+	if (rc == 0)
+		from_stat(&st, out);
+	return rc;
+}
+
+int smb_close(struct smb *s, struct smb_file *f)
+{
+	int rc;
+
+	pthread_mutex_lock(&smb_lock);
+	errno = 0;
+	rc = smbc_getFunctionClose(s->ctx)(s->ctx, f->fh) < 0 ? fail() : 0;
+	pthread_mutex_unlock(&smb_lock);
+	free(f);
+	return rc;
+}
+
+int smb_rename(struct smb *s, const char *from, const char *to)
+{
+	char ufrom[URL_MAX], uto[URL_MAX];
+	int rc;
+
+	rc = make_url(s, from, ufrom, sizeof(ufrom));
+	if (rc == 0)
+		rc = make_url(s, to, uto, sizeof(uto));
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&smb_lock);
+	errno = 0;
+	rc = smbc_getFunctionRename(s->ctx)(s->ctx, ufrom, s->ctx, uto) < 0 ? fail() : 0;
+	pthread_mutex_unlock(&smb_lock);
+	return rc;
+}
+
+/* The calls that take one URL and return <0 on failure. */
+enum path_op { OP_UNLINK, OP_MKDIR, OP_RMDIR, OP_CHMOD };
+
+static int path_call(struct smb *s, enum path_op op, const char *path, mode_t mode)
+{
+	char url[URL_MAX];
+	int rc;
+
+	rc = make_url(s, path, url, sizeof(url));
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&smb_lock);
+	errno = 0;
+	switch (op) {
+	case OP_UNLINK:
+		rc = smbc_getFunctionUnlink(s->ctx)(s->ctx, url);
+		break;
+	case OP_MKDIR:
+		rc = smbc_getFunctionMkdir(s->ctx)(s->ctx, url, mode);
+		break;
+	case OP_RMDIR:
+		rc = smbc_getFunctionRmdir(s->ctx)(s->ctx, url);
+		break;
+	case OP_CHMOD:
+		rc = smbc_getFunctionChmod(s->ctx)(s->ctx, url, mode);
+		break;
+	}
+	rc = rc < 0 ? fail() : 0;
+	pthread_mutex_unlock(&smb_lock);
+	return rc;
+}
+
+int smb_unlink(struct smb *s, const char *path) { return path_call(s, OP_UNLINK, path, 0); }
+
+int smb_mkdir(struct smb *s, const char *path, mode_t mode)
+{
+	return path_call(s, OP_MKDIR, path, mode);
+}
+
+int smb_rmdir(struct smb *s, const char *path) { return path_call(s, OP_RMDIR, path, 0); }
+
+int smb_chmod(struct smb *s, const char *path, mode_t mode)
+{
+	return path_call(s, OP_CHMOD, path, mode);
+}
+
+int smb_utimes(struct smb *s, const char *path, int64_t atime_ns, int64_t mtime_ns)
+{
+	char url[URL_MAX];
+	struct timeval tv[2];
+	int rc;
+
+	rc = make_url(s, path, url, sizeof(url));
+	if (rc < 0)
+		return rc;
+	tv[0].tv_sec = atime_ns / 1000000000;
+	tv[0].tv_usec = (atime_ns % 1000000000) / 1000;
+	tv[1].tv_sec = mtime_ns / 1000000000;
+	tv[1].tv_usec = (mtime_ns % 1000000000) / 1000;
+	pthread_mutex_lock(&smb_lock);
+	errno = 0;
+	rc = smbc_getFunctionUtimes(s->ctx)(s->ctx, url, tv) < 0 ? fail() : 0;
+	pthread_mutex_unlock(&smb_lock);
+	return rc;
+}
+
+int smb_statvfs(struct smb *s, struct statvfs *out)
+{
+	char url[URL_MAX];
+	int rc;
+
+	rc = make_url(s, "", url, sizeof(url));
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&smb_lock);
+	errno = 0;
+	rc = smbc_getFunctionStatVFS(s->ctx)(s->ctx, url, out) < 0 ? fail() : 0;
+	pthread_mutex_unlock(&smb_lock);
+	return rc;
+}

@@ -1,0 +1,77 @@
+/*
+ * smb.h - the server side: the only user of libsmbclient.h.
+ *
+ * libsmbclient 4.17 is not thread safe, even with one context per thread,
+ * so every call here runs under one process-wide lock (DESIGN.md section 4).
+ * Callers never hold a cache lock while calling in here.  Paths are relative
+ * to the mounted share directory: "" for its root, else "/a/b".
+ * Functions return 0 (or a count) or a negative errno.
+ */
+#ifndef OFSYNC_SMB_H
+#define OFSYNC_SMB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/statvfs.h>
+#include <sys/types.h>
+
+struct smb_conf {
+	const char *server;   /* host or address */
+	unsigned port;        /* 0: the default */
+	const char *share;    /* share name */
+	const char *base;     /* "" or "/dir": the directory mounted */
+	const char *user;     /* NULL or "" for guest */
+	const char *domain;   /* may be NULL */
+	const char *password; /* may be NULL */
+	int guest;            /* log in as guest */
+	unsigned timeout;     /* seconds for each server call */
+};
+
+enum smb_type { SMB_FILE = 1, SMB_DIR = 2 };
+
+struct smb_stat {
+	int type;         /* enum smb_type */
+	int64_t size;     /* bytes */
+	int64_t mtime;    /* 100 ns since the epoch */
+	uint64_t file_id; /* the server's file id */
+	uint32_t mode;    /* permission bits as the server maps them */
+};
+
+struct smb;
+struct smb_file;
+
+int smb_new(const struct smb_conf *conf, struct smb **out);
+void smb_free(struct smb *s);
+
+/* True for errors that mean the server cannot be reached. */
+int smb_is_conn_error(int err);
+
+int smb_stat(struct smb *s, const char *path, struct smb_stat *st);
+/*
+ * Lists a directory with one round trip per batch (readdirplus2): fn gets
+ * each entry but "." and "..", with name and attributes borrowed for the
+ * call.  fn returns 0 to go on.  Returns 0, fn's non-zero value, or -errno.
+ */
+int smb_list(struct smb *s, const char *path,
+	     int (*fn)(void *arg, const char *name, const struct smb_stat *st), void *arg);
+
+int smb_open(struct smb *s, const char *path, int flags, mode_t mode, struct smb_file **out);
+/* Reads up to len bytes at off; short only at end of file.  Count or -errno. */
+ssize_t smb_pread(struct smb *s, struct smb_file *f, void *buf, size_t len, int64_t off);
+/* Writes all of buf at off.  0 or -errno. */
+int smb_pwrite(struct smb *s, struct smb_file *f, const void *buf, size_t len, int64_t off);
+int smb_fstat(struct smb *s, struct smb_file *f, struct smb_stat *st);
+/* Closes and frees f (also on error).  0 or -errno. */
+int smb_close(struct smb *s, struct smb_file *f);
+
+int smb_rename(struct smb *s, const char *from, const char *to);
+int smb_unlink(struct smb *s, const char *path);
+int smb_mkdir(struct smb *s, const char *path, mode_t mode);
+int smb_rmdir(struct smb *s, const char *path);
+/* Sets the times (ns since the epoch). */
+int smb_utimes(struct smb *s, const char *path, int64_t atime_ns, int64_t mtime_ns);
+/* Maps mode onto what the server keeps (the read-only attribute on Samba). */
+int smb_chmod(struct smb *s, const char *path, mode_t mode);
+int smb_statvfs(struct smb *s, struct statvfs *out);
+
+#endif

@@ -1,0 +1,192 @@
+/*
+ * push.c - uploading a dirty file; see sync_push_file in sync.h.
+ *
+ * The order of an upload (DESIGN.md section 7):
+ *   1. snapshot the generation, size and base under the node lock;
+ *   2. write the whole content to SYNC_TMP_PREFIX<name>.<random> in the same
+ *      directory: cached bytes from the cache file, the rest from the
+ *      server's current file;
+ *   3. stat the target and compare it with the base: a change there is a
+ *      conflict and the temporary file is removed;
+ *   4. rename the temporary file over the target, set its times, stat it,
+ *      and record that as the new base; the item is clean only if its
+ *      generation did not move during the upload.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+
+#include "sync/sync.h"
+#include "util/log.h"
+#include "util/util.h"
+
+/* Builds "dir/SYNC_TMP_PREFIXname.XXXXXXXX" next to path. */
+static int temp_name(const char *path, char *buf, size_t len)
+{
+	const char *slash = strrchr(path, '/');
+	uint32_t rnd = 0;
+	int n;
+
+	if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+		rnd = (uint32_t)mono_ns();
+	n = snprintf(buf, len, "%.*s/%s%s.%08x", (int)(slash - path), path, SYNC_TMP_PREFIX,
+		     slash + 1, rnd);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+struct snapshot {
+	uint64_t gen;
+	int64_t size;
+	int64_t mtime;
+	struct rbase base;
+	int fd;
+};
+
+/* Copies the content into the open temporary file. */
+static int copy_content(struct cache *c, struct smb *s, struct node *n, const struct snapshot *sn,
+			const char *path, struct smb_file *out)
+{
+	struct rangeset missing = RANGESET_INIT;
+	struct smb_file *orig = NULL;
+	char *buf;
+	int rc = 0;
+
+	buf = malloc(CACHE_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	for (int64_t off = 0; off < sn->size && rc == 0; off += CACHE_CHUNK) {
+		size_t len = (size_t)(sn->size - off < CACHE_CHUNK ? sn->size - off : CACHE_CHUNK);
+		ssize_t got;
+
+		pthread_mutex_lock(&n->lock);
+		rc = rangeset_missing(&n->it.present, (uint64_t)off, (uint64_t)off + len, &missing);
+		pthread_mutex_unlock(&n->lock);
+		if (rc < 0)
+			break;
+		if (missing.n == 0 || rangeset_total(&missing) < len) {
+			got = pread_full(sn->fd, buf, len, off);
+			if (got < 0) {
+				rc = (int)got;
+				break;
+			}
+			memset(buf + got, 0, len - (size_t)got);
+		}
+		for (size_t i = 0; i < missing.n && rc == 0; i++) {
+			struct range r = missing.v[i];
+			size_t rlen = (size_t)(r.end - r.start);
+
+			memset(buf + (r.start - (uint64_t)off), 0, rlen);
+			if (!sn->base.valid || (int64_t)r.start >= sn->base.size)
+				continue; /* beyond the server's copy: zeros */
+			if (!orig) {
+				rc = smb_open(s, path, O_RDONLY, 0, &orig);
+				if (rc < 0)
+					break;
+			}
+			got = smb_pread(s, orig, buf + (r.start - (uint64_t)off), rlen,
+					(int64_t)r.start);
+			if (got < 0)
+				rc = (int)got;
+		}
+		if (rc == 0)
+			rc = smb_pwrite(s, out, buf, len, off);
+	}
+	if (orig)
+		smb_close(s, orig);
+	rangeset_release(&missing);
+	free(buf);
+	(void)c;
+	return rc;
+}
+
+int sync_push_file(struct cache *c, struct smb *s, struct node *n)
+{
+	char path[4096], tmp[4200];
+	struct smb_stat cur, now;
+	struct smb_file *out;
+	struct snapshot sn;
+	int rc;
+
+	pthread_mutex_lock(&n->lock);
+	if (n->unlinked || n->it.type != ITEM_FILE || !item_is_dirty(&n->it)) {
+		pthread_mutex_unlock(&n->lock);
+		return 0;
+	}
+	sn.gen = n->it.gen;
+	sn.size = n->it.size;
+	sn.mtime = n->it.mtime;
+	sn.base = n->it.base;
+	sn.fd = cache_node_fd(c, n);
+	pthread_mutex_unlock(&n->lock);
+	if (sn.fd < 0)
+		return sn.fd;
+
+	rc = index_path(cache_index(c), n->id, path, sizeof(path));
+	if (rc == 0)
+		rc = temp_name(path, tmp, sizeof(tmp));
+	if (rc < 0)
+		return rc;
+	rc = smb_open(s, tmp, O_WRONLY | O_CREAT | O_EXCL, 0644, &out);
+	if (rc < 0) {
+		log_warn("upload of %s: cannot create %s: %s", path, tmp, strerror(-rc));
+		return rc;
+	}
+	rc = copy_content(c, s, n, &sn, path, out);
+	if (rc == 0)
+		rc = smb_close(s, out);
+	else
+		smb_close(s, out);
+	if (rc < 0)
+		goto err_unlink;
+
+	/* The race between planning and doing: look at the target again. */
+	rc = smb_stat(s, path, &cur);
+	if (rc == 0 && sn.base.valid && sync_base_changed(&sn.base, &cur)) {
+		log_warn("%s changed on the server since it was cached; local copy kept, "
+			 "not uploaded", path);
+		rc = -ESTALE;
+		goto err_unlink;
+	}
+	if (rc == -ENOENT && sn.base.valid) {
+		log_warn("%s was deleted on the server; local copy kept, not uploaded", path);
+		rc = -ESTALE;
+		goto err_unlink;
+	}
+	if (rc == 0 && !sn.base.valid) {
+		log_warn("%s appeared on the server; local copy kept, not uploaded", path);
+		rc = -ESTALE;
+		goto err_unlink;
+	}
+	if (rc < 0 && rc != -ENOENT)
+		goto err_unlink;
+	rc = smb_rename(s, tmp, path);
+	if (rc < 0)
+		goto err_unlink;
+	rc = smb_utimes(s, path, sn.mtime, sn.mtime);
+	if (rc < 0)
+		log_debug("upload of %s: cannot set times: %s", path, strerror(-rc));
+	rc = smb_stat(s, path, &now);
+	if (rc < 0)
+		return rc;
+
+	pthread_mutex_lock(&n->lock);
+	sync_base_from_stat(&n->it.base, &now);
+	if (n->it.gen == sn.gen) {
+		n->it.synced_gen = n->it.gen;
+		n->it.flags &= ~ITEM_F_CREATED;
+		rangeset_clear(&n->it.dirty);
+	}
+	rc = cache_node_save(c, n);
+	if (rc == 0 && n->it.gen != sn.gen)
+		rc = -EAGAIN;
+	pthread_mutex_unlock(&n->lock);
+	log_debug("uploaded %s (%lld bytes)", path, (long long)sn.size);
+	return rc;
+
+err_unlink:
+	smb_unlink(s, tmp);
+	return rc;
+}

@@ -1,0 +1,71 @@
+/*
+ * sync.h - moving changes between the cache and the server, one item at a
+ * time.  The mount calls these for its online write-through (push on close
+ * and fsync, remote checks on getattr/lookup/readdir); the Synchronize
+ * engine builds on them.  No FUSE in here: changes the kernel must hear of
+ * go through the cache's hooks (cache_notify_*).
+ */
+#ifndef OFSYNC_SYNC_H
+#define OFSYNC_SYNC_H
+
+#include "cache/cache.h"
+#include "smb/smb.h"
+
+/* Prefix of the temporary names uploads use; hidden from listings. */
+#define SYNC_TMP_PREFIX ".~ofsync-"
+
+/* True for names the mount never shows (our temporary upload names). */
+int sync_name_hidden(const char *name);
+
+/* Converts a server stat to a base. */
+void sync_base_from_stat(struct rbase *b, const struct smb_stat *st);
+/* True when the server's current stat differs from the base. */
+int sync_base_changed(const struct rbase *b, const struct smb_stat *st);
+
+/*
+ * Uploads the local content of a dirty file: written under a temporary
+ * name in the same directory, the target checked against the base, then
+ * renamed over it, its times set, and the result recorded as the new base.
+ * The server never shows a half-written file under the real name.  Bytes not
+ * cached locally are copied from the server's current file.
+ *
+ * Returns 0 when the file is clean afterwards (or was), -EAGAIN when it was
+ * written to again during the upload (the upload stands, the file stays
+ * dirty), -ESTALE when the server's copy changed since the base (a conflict:
+ * nothing on the server is touched and the file stays dirty), or another
+ * negative errno.  The caller holds no lock on n.
+ */
+int sync_push_file(struct cache *c, struct smb *s, struct node *n);
+
+/*
+ * Applies a fresh server stat of a known item: when it differs from the base
+ * and the item is clean, the base, size and mtime follow the server, clean
+ * cached bytes are dropped and the kernel is told.  A dirty item keeps its
+ * local state (a conflict for the Synchronize engine).  With n->lock held.
+ * Returns 1 when cached content was dropped, 0 when nothing changed, or a
+ * negative errno.
+ */
+int sync_apply_remote(struct cache *c, struct node *n, const struct smb_stat *st);
+
+/*
+ * Refreshes the directory dir from the server: new entries are added, changed
+ * ones updated (sync_apply_remote), and entries gone from the server removed
+ * unless they or something below them has local changes.  Records the
+ * listing time.  Returns 0 or a negative errno (the index is untouched on a
+ * server error).  The caller holds no node lock.
+ */
+int sync_refresh_dir(struct cache *c, struct smb *s, struct node *dir);
+
+/*
+ * Checks one name in dir on the server (a stat) and brings the index in line:
+ * *id receives the item's id, or 0 when the server has no such name (any
+ * clean index entry for it is removed).  Returns 0 or a negative errno.
+ */
+int sync_refresh_name(struct cache *c, struct smb *s, struct node *dir, const char *name,
+		      uint64_t *id);
+
+/* Inserts a new index row for a server entry below parent.  0 or -errno. */
+int sync_insert_remote(struct cache *c, uint64_t share, uint64_t parent, const char *name,
+		       const struct smb_stat *st, uint64_t *id);
+
+#endif

@@ -1,0 +1,274 @@
+/*
+ * ofsync.c - the command line: talks to ofsyncd over its control socket.
+ *
+ *   ofsync [--socket PATH] [--json] COMMAND ...
+ *     status [SHARE|PATH]   per share: online/offline, items, cached, dirty
+ *     info PATH...          one item's state: local, remote base, cache
+ *
+ * Exit statuses are enum ofsync_exit (include/ofsync.h, ofsync(1)).
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ipc/client.h"
+#include "ofsync.h"
+#include "util/util.h"
+
+#define CALL_TIMEOUT_MS 30000
+
+static int json_out;
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: ofsync [--socket PATH] [--json] COMMAND [ARGS...]\n"
+		   "\n"
+		   "commands:\n"
+		   "  status [SHARE|PATH]   online/offline, items, cached bytes, dirty items\n"
+		   "  info PATH...          an item's type, size, cache state and remote base\n"
+		   "\n"
+		   "A SHARE or PATH is //SERVER[:PORT]/SHARE/... or a path inside a mount.\n"
+		   "options:\n"
+		   "  --socket PATH   the daemon's control socket (default: see ofsync(1))\n"
+		   "  --json          print the daemon's answer as JSON\n"
+		   "  -h, --help      this text;  -V, --version  the version\n");
+}
+
+/* Makes a path absolute and lexically normal; UNC names pass unchanged. */
+static int absolute(const char *in, char *out, size_t len)
+{
+	char buf[PATH_MAX * 2], cwd[PATH_MAX];
+	char *parts[512];
+	size_t np = 0, o = 0;
+	char *save, *tok;
+
+	if (!strncmp(in, "//", 2) || !strncmp(in, "\\\\", 2) || !strncmp(in, "smb://", 6)) {
+		snprintf(out, len, "%s", in);
+		return 0;
+	}
+	if (in[0] == '/') {
+		snprintf(buf, sizeof(buf), "%s", in);
+	} else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		snprintf(buf, sizeof(buf), "%s/%s", cwd, in);
+	}
+	for (tok = strtok_r(buf, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+		if (!strcmp(tok, "."))
+			continue;
+		if (!strcmp(tok, "..")) {
+			if (np)
+				np--;
+			continue;
+		}
+		if (np == sizeof(parts) / sizeof(parts[0]))
+			return -ENAMETOOLONG;
+		parts[np++] = tok;
+	}
+	if (np == 0)
+		return snprintf(out, len, "/") < (int)len ? 0 : -ENAMETOOLONG;
+	for (size_t i = 0; i < np; i++) {
+		int n = snprintf(out + o, len - o, "/%s", parts[i]);
+		if (n < 0 || (size_t)n >= len - o)
+			return -ENAMETOOLONG;
+		o += (size_t)n;
+	}
+	return 0;
+}
+
+static const char *jstr(json_t *o, const char *k)
+{
+	const char *s = json_string_value(json_object_get(o, k));
+	return s ? s : "";
+}
+
+static long long jint(json_t *o, const char *k)
+{
+	return (long long)json_integer_value(json_object_get(o, k));
+}
+
+static void print_status(json_t *res)
+{
+	json_t *shares = json_object_get(res, "shares"), *s;
+	char b1[32], b2[32];
+	size_t i;
+
+	json_array_foreach(shares, i, s) {
+		printf("%s on %s: %s", jstr(s, "unc"), jstr(s, "mountpoint"), jstr(s, "state"));
+		if (*jstr(s, "reason"))
+			printf(" (%s)", jstr(s, "reason"));
+		printf("\n  items %lld, files %lld (%lld full, %lld sparse), cached %s, "
+		       "dirty %lld items (%s)\n",
+		       jint(s, "items"), jint(s, "files"), jint(s, "full_items"),
+		       jint(s, "sparse_items"),
+		       human_bytes((uint64_t)jint(s, "cached_bytes"), b1, sizeof(b1)),
+		       jint(s, "dirty_items"),
+		       human_bytes((uint64_t)jint(s, "dirty_bytes"), b2, sizeof(b2)));
+	}
+}
+
+static void print_time100(long long t100, char *buf, size_t len)
+{
+	time_t sec = (time_t)(t100 / 10000000);
+	struct tm tm;
+
+	gmtime_r(&sec, &tm);
+	size_t n = strftime(buf, len, "%Y-%m-%d %H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%07lld UTC", t100 % 10000000);
+}
+
+/* Prints the items; returns how many failed. */
+static int print_info(json_t *res)
+{
+	json_t *items = json_object_get(res, "items"), *it, *base;
+	char b1[32], b2[32], t[64];
+	int failed = 0;
+	size_t i;
+
+	json_array_foreach(items, i, it) {
+		json_t *err = json_object_get(it, "error");
+		if (err) {
+			fprintf(stderr, "ofsync: %s\n", jstr(err, "message"));
+			failed++;
+			continue;
+		}
+		printf("%s: %s, %s, %s (%s cached), %s\n", jstr(it, "path"), jstr(it, "type"),
+		       human_bytes((uint64_t)jint(it, "size"), b1, sizeof(b1)), jstr(it, "cached"),
+		       human_bytes((uint64_t)jint(it, "cached_bytes"), b2, sizeof(b2)),
+		       json_is_true(json_object_get(it, "dirty")) ? "dirty" : "clean");
+		printf("  unc   %s\n", jstr(it, "unc"));
+		base = json_object_get(it, "base");
+		if (json_is_object(base)) {
+			print_time100(jint(base, "mtime"), t, sizeof(t));
+			printf("  base  size %lld, mtime %s, file id %lld\n", jint(base, "size"), t,
+			       jint(base, "file_id"));
+		} else {
+			printf("  base  none (not yet on the server)\n");
+		}
+		printf("  gen   %lld (synced %lld)\n", jint(it, "gen"), jint(it, "synced_gen"));
+	}
+	return failed;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0}};
+	char sock[PATH_MAX], err[512], path[PATH_MAX * 2];
+	struct proto_reply rep;
+	json_t *args;
+	const char *cmd;
+	int opt, fd, rc, status = OFSYNC_EXIT_OK;
+
+	default_socket_path(sock, sizeof(sock));
+	while ((opt = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 's':
+			snprintf(sock, sizeof(sock), "%s", optarg);
+			break;
+		case 'j':
+			json_out = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			return OFSYNC_EXIT_OK;
+		case 'V':
+			printf("ofsync %s\n", OFSYNC_VERSION);
+			return OFSYNC_EXIT_OK;
+		default:
+			usage(stderr);
+			return OFSYNC_EXIT_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "ofsync: no command given\n");
+		usage(stderr);
+		return OFSYNC_EXIT_USAGE;
+	}
+	cmd = argv[optind++];
+	args = json_object();
+	if (!strcmp(cmd, "status")) {
+		if (argc - optind > 1) {
+			fprintf(stderr, "ofsync: status takes at most one SHARE or PATH\n");
+			json_decref(args);
+			return OFSYNC_EXIT_USAGE;
+		}
+		if (optind < argc) {
+			if (absolute(argv[optind], path, sizeof(path)) < 0) {
+				fprintf(stderr, "ofsync: %s: path too long\n", argv[optind]);
+				json_decref(args);
+				return OFSYNC_EXIT_USAGE;
+			}
+			json_object_set_new(args, "target", json_string(path));
+		}
+	} else if (!strcmp(cmd, "info")) {
+		json_t *paths = json_array();
+		if (optind >= argc) {
+			fprintf(stderr, "ofsync: info needs at least one PATH\n");
+			json_decref(paths);
+			json_decref(args);
+			return OFSYNC_EXIT_USAGE;
+		}
+		for (; optind < argc; optind++) {
+			if (absolute(argv[optind], path, sizeof(path)) < 0) {
+				fprintf(stderr, "ofsync: %s: path too long\n", argv[optind]);
+				json_decref(paths);
+				json_decref(args);
+				return OFSYNC_EXIT_USAGE;
+			}
+			json_array_append_new(paths, json_string(path));
+		}
+		json_object_set_new(args, "paths", paths);
+	} else {
+		fprintf(stderr, "ofsync: unknown command '%s'\n", cmd);
+		usage(stderr);
+		json_decref(args);
+		return OFSYNC_EXIT_USAGE;
+	}
+
+	fd = ipc_connect(sock);
+	if (fd < 0) {
+		fprintf(stderr, "ofsync: no daemon answers on %s (%s); is ofsyncd running?\n", sock,
+			strerror(-fd));
+		json_decref(args);
+		return OFSYNC_EXIT_NO_DAEMON;
+	}
+	rc = ipc_call(fd, cmd, args, CALL_TIMEOUT_MS, &rep, err, sizeof(err));
+	close(fd);
+	json_decref(args);
+	if (rc < 0) {
+		fprintf(stderr, "ofsync: %s\n", err);
+		return rc == -ECONNRESET || rc == -ETIMEDOUT ? OFSYNC_EXIT_NO_DAEMON
+							     : OFSYNC_EXIT_FAILED;
+	}
+	if (!rep.ok) {
+		fprintf(stderr, "ofsync: %s\n", rep.message);
+		status = rep.err == ENOENT ? OFSYNC_EXIT_ITEMS : OFSYNC_EXIT_FAILED;
+		if (rep.err == EINVAL)
+			status = OFSYNC_EXIT_USAGE;
+	} else if (json_out) {
+		json_dumpf(rep.body, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		putchar('\n');
+		if (!strcmp(cmd, "info")) {
+			json_t *it;
+			size_t i;
+			json_array_foreach(json_object_get(rep.body, "items"), i, it)
+				if (json_object_get(it, "error"))
+					status = OFSYNC_EXIT_ITEMS;
+		}
+	} else if (!strcmp(cmd, "status")) {
+		print_status(rep.body);
+	} else if (print_info(rep.body) > 0) {
+		status = OFSYNC_EXIT_ITEMS;
+	}
+	proto_reply_release(&rep);
+	return status;
+}
