@@ -73,6 +73,17 @@ err_free:
 	return rc;
 }
 
+static void node_free(struct node *n)
+{
+	if (n->fd >= 0)
+		close(n->fd);
+	index_item_release(&n->it);
+	rangeset_release(&n->inflight);
+	pthread_cond_destroy(&n->fetched);
+	pthread_mutex_destroy(&n->lock);
+	free(n);
+}
+
 void cache_close(struct cache *c)
 {
 	if (!c)
@@ -81,11 +92,7 @@ void cache_close(struct cache *c)
 		struct node *n = c->buckets[b], *next;
 		for (; n; n = next) {
 			next = n->hnext;
-			if (n->fd >= 0)
-				close(n->fd);
-			index_item_release(&n->it);
-			pthread_mutex_destroy(&n->lock);
-			free(n);
+			node_free(n);
 		}
 	}
 	index_close(c->ix);
@@ -137,15 +144,15 @@ int cache_node_get(struct cache *c, uint64_t id, struct node **out)
 	n->fd = -1;
 	n->refs = 1;
 	pthread_mutex_init(&n->lock, NULL);
+	pthread_cond_init(&n->fetched, NULL);
+	rangeset_init(&n->inflight);
 
 	pthread_mutex_lock(&c->lock);
 	other = find_locked(c, id);
 	if (other) {
 		other->refs++;
 		pthread_mutex_unlock(&c->lock);
-		index_item_release(&n->it);
-		pthread_mutex_destroy(&n->lock);
-		free(n);
+		node_free(n);
 		*out = other;
 		return 0;
 	}
@@ -180,11 +187,7 @@ void cache_node_put(struct cache *c, struct node *n, uint64_t count)
 		}
 	}
 	pthread_mutex_unlock(&c->lock);
-	if (n->fd >= 0)
-		close(n->fd);
-	index_item_release(&n->it);
-	pthread_mutex_destroy(&n->lock);
-	free(n);
+	node_free(n);
 }
 
 int cache_node_fd(struct cache *c, struct node *n)

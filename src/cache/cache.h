@@ -33,6 +33,8 @@ struct node {
 	int64_t checked;      /* monotonic ns of the last check against the server */
 	unsigned opens;       /* open file handles through the mount */
 	int unlinked;         /* the row is gone; the node lives on for open handles */
+	struct rangeset inflight; /* bytes a thread is fetching from the server now */
+	pthread_cond_t fetched;   /* broadcast when inflight shrinks */
 	/* private to cache.c, protected by cache->lock: */
 	uint64_t refs;
 	struct node *hnext;

@@ -531,9 +531,11 @@ static int store_fetched(struct fs *fs, struct node *n, const char *buf, uint64_
 }
 
 /*
- * Makes [off, end) present by fetching the chunks it touches.  Returns 0,
- * -EAGAIN when the server's copy changed and the caller should retry with
- * the new size, or a negative errno.
+ * Makes [off, end) present by fetching the chunks it touches.  Bytes another
+ * thread is already fetching are waited for, not fetched twice (the kernel
+ * sends several readahead requests for one chunk at once).  Returns 0,
+ * -EAGAIN when the server's copy changed or a fetch we waited for failed
+ * (the caller looks again), or a negative errno.
  */
 static int fetch(struct fs *fs, struct node *n, uint64_t off, uint64_t end)
 {
@@ -543,21 +545,32 @@ static int fetch(struct fs *fs, struct node *n, uint64_t off, uint64_t end)
 	char path[PATH_MAX];
 	char *buf = NULL;
 	uint64_t ver, cs, ce, size;
-	int rc;
+	int rc, claimed = 0;
 
 	pthread_mutex_lock(&n->lock);
-	size = (uint64_t)n->it.size;
-	cs = off / CACHE_CHUNK * CACHE_CHUNK;
-	ce = (end + CACHE_CHUNK - 1) / CACHE_CHUNK * CACHE_CHUNK;
-	if (ce > size)
-		ce = size;
-	/* Beyond the server's copy there is nothing to fetch (local extension). */
-	if (n->it.base.valid && ce > (uint64_t)n->it.base.size)
-		ce = (uint64_t)n->it.base.size > cs ? (uint64_t)n->it.base.size : cs;
-	rc = rangeset_missing(&n->it.present, cs, ce, &missing);
+	for (;;) {
+		size = (uint64_t)n->it.size;
+		cs = off / CACHE_CHUNK * CACHE_CHUNK;
+		ce = (end + CACHE_CHUNK - 1) / CACHE_CHUNK * CACHE_CHUNK;
+		if (ce > size)
+			ce = size;
+		/* Beyond the server's copy there is nothing to fetch (local extension). */
+		if (n->it.base.valid && ce > (uint64_t)n->it.base.size)
+			ce = (uint64_t)n->it.base.size > cs ? (uint64_t)n->it.base.size : cs;
+		rc = rangeset_missing(&n->it.present, cs, ce, &missing);
+		if (rc < 0 || missing.n == 0)
+			break;
+		if (!rangeset_overlaps(&n->inflight, cs, ce))
+			break;
+		/* Someone fetches part of it: wait, then look again. */
+		pthread_cond_wait(&n->fetched, &n->lock);
+	}
+	for (size_t i = 0; rc == 0 && i < missing.n; i++)
+		rc = rangeset_add(&n->inflight, missing.v[i].start, missing.v[i].end);
+	claimed = rc == 0 && missing.n > 0;
 	ver = n->content_ver;
 	pthread_mutex_unlock(&n->lock);
-	if (rc < 0 || missing.n == 0)
+	if (!claimed)
 		goto out;
 
 	rc = item_path(fs, n->id, path, sizeof(path));
@@ -595,16 +608,15 @@ static int fetch(struct fs *fs, struct node *n, uint64_t off, uint64_t end)
 				rc = (int)got;
 				break;
 			}
+			pthread_mutex_lock(&n->lock);
 			if ((uint64_t)got < len) {
 				rc = -EAGAIN; /* shorter than we knew: changed meanwhile */
 				n->checked = 0;
-				break;
-			}
-			pthread_mutex_lock(&n->lock);
-			if (n->content_ver != ver || n->unlinked)
+			} else if (n->content_ver != ver || n->unlinked) {
 				rc = -EAGAIN;
-			else
+			} else {
 				rc = store_fetched(fs, n, buf, p, len);
+			}
 			pthread_mutex_unlock(&n->lock);
 			p += len;
 		}
@@ -613,6 +625,13 @@ out:
 	if (f)
 		smb_close(fs->s, f);
 	free(buf);
+	if (claimed) {
+		pthread_mutex_lock(&n->lock);
+		for (size_t i = 0; i < missing.n; i++)
+			rangeset_remove(&n->inflight, missing.v[i].start, missing.v[i].end);
+		pthread_cond_broadcast(&n->fetched);
+		pthread_mutex_unlock(&n->lock);
+	}
 	rangeset_release(&missing);
 	return rc;
 }
