@@ -35,6 +35,8 @@ struct node {
 	int unlinked;         /* the row is gone; the node lives on for open handles */
 	struct rangeset inflight; /* bytes a thread is fetching from the server now */
 	pthread_cond_t fetched;   /* broadcast when inflight shrinks */
+	uint64_t ra_next;     /* read-ahead: where a sequential reader reads next */
+	uint64_t ra_run;      /* read-ahead: bytes read sequentially so far */
 	/* private to cache.c, protected by cache->lock: */
 	uint64_t refs;
 	struct node *hnext;

@@ -18,6 +18,12 @@
  * open keeps the kernel's page cache only when the content did not change
  * since the kernel last cached it.
  *
+ * Read-ahead: once a reader has read a whole chunk sequentially, each read
+ * queues the next RA_CHUNKS chunks for the read-ahead thread, which fetches
+ * them through the same path while the reader consumes what it has; so the
+ * server connection stays busy.  A short or random read never triggers it,
+ * so a partial read caches exactly the chunks it touched.
+ *
  * Writes go to the cache file and mark bytes present and dirty; flush (every
  * close) and fsync push a dirty file to the server (sync_push_file).
  */
@@ -29,6 +35,7 @@
 #include <fuse_lowlevel.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +49,24 @@
 #include "util/util.h"
 
 #define FETCH_MAX (8u << 20) /* largest single server read */
+#define RA_CHUNKS 4          /* chunks fetched ahead of a sequential reader */
+#define RA_QUEUE_MAX 8       /* pending read-ahead requests at most */
+
+struct ra_req {
+	struct ra_req *next;
+	struct node *n;          /* holds a reference */
+	uint64_t start, end;
+};
+
+struct readahead {
+	pthread_t thread;
+	pthread_mutex_t lock;    /* protects head, tail, len, stopping */
+	pthread_cond_t cond;
+	struct ra_req *head, *tail;
+	unsigned len;
+	int stopping;
+	int started;
+};
 
 struct fs {
 	struct fs_conf conf;       /* constant after mount */
@@ -49,6 +74,7 @@ struct fs {
 	struct smb *s;             /* borrowed */
 	struct fuse_session *se;   /* constant after mount */
 	struct notify *nt;         /* set by fs_run before the loop starts */
+	struct readahead ra;       /* the read-ahead thread and its queue */
 	char *mountpoint;          /* constant */
 	int64_t ttl_ns;            /* attr_timeout in ns */
 	uid_t uid;                 /* owner shown for every item */
@@ -636,13 +662,105 @@ out:
 	return rc;
 }
 
+/* Queues [start, end) of n for the read-ahead thread (dropped when full). */
+static void ra_queue(struct fs *fs, struct node *n, uint64_t start, uint64_t end)
+{
+	struct readahead *ra = &fs->ra;
+	struct ra_req *r;
+
+	pthread_mutex_lock(&ra->lock);
+	if (!ra->started || ra->stopping || ra->len >= RA_QUEUE_MAX) {
+		pthread_mutex_unlock(&ra->lock);
+		return;
+	}
+	pthread_mutex_unlock(&ra->lock);
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return;
+	cache_node_ref(fs->c, n);
+	r->n = n;
+	r->start = start;
+	r->end = end;
+	pthread_mutex_lock(&ra->lock);
+	if (ra->tail)
+		ra->tail->next = r;
+	else
+		ra->head = r;
+	ra->tail = r;
+	ra->len++;
+	pthread_cond_signal(&ra->cond);
+	pthread_mutex_unlock(&ra->lock);
+}
+
+static int fetch(struct fs *fs, struct node *n, uint64_t off, uint64_t end);
+
+static void *ra_main(void *arg)
+{
+	struct fs *fs = arg;
+	struct readahead *ra = &fs->ra;
+	struct ra_req *r;
+
+	pthread_mutex_lock(&ra->lock);
+	for (;;) {
+		while (!ra->head && !ra->stopping)
+			pthread_cond_wait(&ra->cond, &ra->lock);
+		r = ra->head;
+		if (!r)
+			break;
+		ra->head = r->next;
+		if (!ra->head)
+			ra->tail = NULL;
+		ra->len--;
+		int stopping = ra->stopping;
+		pthread_mutex_unlock(&ra->lock);
+		if (!stopping)
+			fetch(fs, r->n, r->start, r->end); /* a failure shows on the real read */
+		cache_node_put(fs->c, r->n, 1);
+		free(r);
+		pthread_mutex_lock(&ra->lock);
+	}
+	pthread_mutex_unlock(&ra->lock);
+	return NULL;
+}
+
+/*
+ * With n->lock held: notes a read of [off, end) and returns in *ra_start /
+ * *ra_end what to read ahead (empty when nothing).
+ */
+static void ra_note(struct node *n, uint64_t off, uint64_t end, uint64_t *ra_start,
+		    uint64_t *ra_end)
+{
+	uint64_t size = (uint64_t)n->it.size, s, e;
+
+	/* The kernel's own read-ahead reorders requests a little: allow slack. */
+	if (off + CACHE_CHUNK / 4 >= n->ra_next && off <= n->ra_next + CACHE_CHUNK / 4)
+		n->ra_run += end - off;
+	else
+		n->ra_run = end - off;
+	n->ra_next = end;
+	*ra_start = *ra_end = 0;
+	if (n->ra_run < CACHE_CHUNK)
+		return;
+	s = (end + CACHE_CHUNK - 1) / CACHE_CHUNK * CACHE_CHUNK;
+	e = s + (uint64_t)RA_CHUNKS * CACHE_CHUNK;
+	if (n->it.base.valid && e > (uint64_t)n->it.base.size)
+		e = (uint64_t)n->it.base.size;
+	if (e > size)
+		e = size;
+	if (s >= e || rangeset_contains(&n->it.present, s, e) ||
+	    rangeset_contains(&n->inflight, s, e))
+		return;
+	*ra_start = s;
+	*ra_end = e;
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct fs *fs = fuse_req_userdata(req);
 	struct node *n = (struct node *)(uintptr_t)fi->fh;
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
-	uint64_t end;
+	uint64_t end, ra_start, ra_end;
 	int rc = 0, fd;
 
 	for (int attempt = 0; attempt < 3; attempt++) {
@@ -653,7 +771,13 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		int have = (uint64_t)off >= end || rangeset_contains(&n->it.present, (uint64_t)off, end);
 		fd = n->fd;
 		n->it.atime = now_ns();
+		if (attempt == 0 && (uint64_t)off < end)
+			ra_note(n, (uint64_t)off, end, &ra_start, &ra_end);
+		else
+			ra_start = ra_end = 0;
 		pthread_mutex_unlock(&n->lock);
+		if (ra_end > ra_start)
+			ra_queue(fs, n, ra_start, ra_end);
 		if (have) {
 			rc = 0;
 			break;
@@ -1114,6 +1238,11 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 	if (conn->capable & FUSE_CAP_READDIRPLUS)
 		conn->want |= FUSE_CAP_READDIRPLUS;
 	conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO; /* always plus: attrs come free */
+	/* Cached reads go from the cache file to the kernel without a copy. */
+	if (conn->capable & FUSE_CAP_SPLICE_WRITE)
+		conn->want |= FUSE_CAP_SPLICE_WRITE;
+	if (conn->capable & FUSE_CAP_SPLICE_MOVE)
+		conn->want |= FUSE_CAP_SPLICE_MOVE;
 }
 
 static const struct fuse_lowlevel_ops ops = {
@@ -1179,6 +1308,8 @@ int fs_mount(const struct fs_conf *conf, const char *mountpoint, struct fs **out
 	fs->mountpoint = strdup(mountpoint);
 	if (!fs->mountpoint)
 		goto err_free;
+	pthread_mutex_init(&fs->ra.lock, NULL);
+	pthread_cond_init(&fs->ra.cond, NULL);
 
 	snprintf(opts, sizeof(opts), "fsname=%s,subtype=ofsync,default_permissions%s%s",
 		 conf->fsname, conf->fuse_opts && *conf->fuse_opts ? "," : "",
@@ -1215,16 +1346,61 @@ err_free:
 	return rc;
 }
 
+/*
+ * The kernel caps a FUSE mount's read-ahead at 128 KiB whatever init asks
+ * for; root may raise it in sysfs, which halves the cost of reading cached
+ * data.  The device is found in /proc/self/mountinfo, not by a stat of the
+ * mountpoint, which would ask this very daemon before it serves.
+ */
+static void raise_read_ahead(const char *mountpoint)
+{
+	char line[8192], dev[64], mnt[4096], path[256];
+	FILE *f;
+
+	if (geteuid() != 0)
+		return;
+	f = fopen("/proc/self/mountinfo", "re");
+	if (!f)
+		return;
+	dev[0] = '\0';
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%*s %*s %63s %*s %4095s", dev, mnt) == 2 && !strcmp(mnt, mountpoint))
+			break;
+		dev[0] = '\0';
+	}
+	fclose(f);
+	if (!dev[0])
+		return;
+	snprintf(path, sizeof(path), "/sys/class/bdi/%s/read_ahead_kb", dev);
+	f = fopen(path, "we");
+	if (!f)
+		return;
+	fprintf(f, "%u\n", CACHE_CHUNK / 1024 / 4);
+	if (fclose(f) != 0)
+		log_debug("cannot raise read-ahead of %s", mountpoint);
+}
+
 int fs_run(struct fs *fs)
 {
 	struct fuse_loop_config *cfg;
 	struct cache_hooks hooks = {hook_inode, hook_entry, fs};
+	sigset_t all, old;
 	int rc;
 
 	rc = notify_start(fs->se, &fs->nt);
 	if (rc < 0)
 		return rc;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = -pthread_create(&fs->ra.thread, NULL, ra_main, fs);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&fs->ra.lock);
+	fs->ra.started = 1;
+	pthread_mutex_unlock(&fs->ra.lock);
 	cache_set_hooks(fs->c, &hooks);
+	raise_read_ahead(fs->mountpoint);
 	if (fuse_set_signal_handlers(fs->se) != 0)
 		return -EIO;
 	cfg = fuse_loop_cfg_create();
@@ -1253,6 +1429,14 @@ void fs_free(struct fs *fs)
 	if (!fs)
 		return;
 	cache_set_hooks(fs->c, &none);
+	pthread_mutex_lock(&fs->ra.lock);
+	fs->ra.stopping = 1;
+	pthread_cond_signal(&fs->ra.cond);
+	pthread_mutex_unlock(&fs->ra.lock);
+	if (fs->ra.started)
+		pthread_join(fs->ra.thread, NULL);
+	pthread_mutex_destroy(&fs->ra.lock);
+	pthread_cond_destroy(&fs->ra.cond);
 	notify_stop(fs->nt);
 	fuse_session_unmount(fs->se);
 	fuse_session_destroy(fs->se);

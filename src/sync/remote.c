@@ -193,7 +193,7 @@ static int find_stale(void *arg, const struct index_item *it)
 	struct stale *s = arg;
 	const char *key = it->name;
 
-	if (bsearch(&key, s->keep, s->nkeep, sizeof(*s->keep), cmp_name))
+	if (s->nkeep && bsearch(&key, s->keep, s->nkeep, sizeof(*s->keep), cmp_name))
 		return 0;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
@@ -234,7 +234,8 @@ int sync_refresh_dir(struct cache *c, struct smb *s, struct node *dir)
 		goto out;
 
 	/* Names the index has and the server does not. */
-	qsort(l.names, l.n, sizeof(*l.names), cmp_name);
+	if (l.n > 1)
+		qsort(l.names, l.n, sizeof(*l.names), cmp_name);
 	st.keep = (const char **)l.names;
 	st.nkeep = l.n;
 	rc = index_children(cache_index(c), dir->id, find_stale, &st);
