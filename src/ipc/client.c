@@ -77,7 +77,8 @@ int ipc_call(int fd, const char *cmd, json_t *args, int timeout_ms, struct proto
 			len -= ll + 1;
 			if (rc < 0)
 				break;
-			if (rep->event[0] || rep->id != id) {
+			/* An error with id -1 answers a request the daemon could not read: ours. */
+			if (rep->event[0] || (rep->id != id && !(rep->id == -1 && !rep->ok))) {
 				proto_reply_release(rep); /* an event, or not ours */
 				continue;
 			}
@@ -96,18 +97,20 @@ int ipc_call(int fd, const char *cmd, json_t *args, int timeout_ms, struct proto
 		if (rc <= 0)
 			continue;
 		if (len == cap) {
-			if (cap >= PROTO_LINE_MAX) {
+			/* A line may be PROTO_LINE_MAX bytes plus its '\n'. */
+			size_t ncap = cap * 2 > PROTO_LINE_MAX + 1 ? PROTO_LINE_MAX + 1 : cap * 2;
+			if (ncap == cap) {
 				snprintf(err, errlen, "reply longer than %d bytes", PROTO_LINE_MAX);
 				rc = -EPROTO;
 				break;
 			}
-			char *nb = realloc(buf, cap * 2);
+			char *nb = realloc(buf, ncap);
 			if (!nb) {
 				rc = -ENOMEM;
 				break;
 			}
 			buf = nb;
-			cap *= 2;
+			cap = ncap;
 		}
 		ssize_t n = recv(fd, buf + len, cap - len, 0);
 		if (n < 0 && errno == EINTR)

@@ -103,8 +103,11 @@ static int client_read(struct ipc_server *srv, struct client *c)
 	char *nl;
 
 	if (c->len == c->cap) {
+		/* A line may be PROTO_LINE_MAX bytes plus its '\n'. */
 		size_t cap = c->cap ? c->cap * 2 : 4096;
-		if (cap > PROTO_LINE_MAX + 1) {
+		if (cap > PROTO_LINE_MAX + 1)
+			cap = PROTO_LINE_MAX + 1;
+		if (cap == c->cap) {
 			send_line(c->fd, proto_reply_error(-1, EMSGSIZE, "request line too long"));
 			return -1;
 		}
