@@ -86,6 +86,12 @@ check-integration: $(BINS)
 
 check: check-unit check-integration
 
+bench: $(BINS)
+	OFSYNC_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/bench_read.py
+
+bench-quick: $(BINS)
+	OFSYNC_BUILD=$(abspath $(BUILD)) BENCH_SIZE_MIB=64 $(PYTHON) bench/bench_read.py
+
 demo: $(BINS)
 	./scripts/demo.sh start $(abspath $(BUILD))
 
@@ -116,7 +122,7 @@ uninstall:
 clean:
 	rm -rf build build-san
 
-.PHONY: all deps check check-unit check-integration demo demo-stop format format-check \
+.PHONY: all deps bench bench-quick check check-unit check-integration demo demo-stop format format-check \
         lint-man install uninstall clean
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
