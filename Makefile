@@ -84,7 +84,11 @@ check-unit: $(UNIT_BINS)
 check-integration: $(BINS)
 	OFSYNC_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -v tests/integration $(PYTEST_ARGS)
 
-check: check-unit check-integration
+# The README's two commands work on a fresh machine: dependencies first
+# (apt-get, only what is missing), then a make that sees their pkg-config.
+check:
+	./scripts/deps.sh
+	$(MAKE) check-unit check-integration
 
 bench: $(BINS)
 	OFSYNC_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/bench_read.py
@@ -92,7 +96,9 @@ bench: $(BINS)
 bench-quick: $(BINS)
 	OFSYNC_BUILD=$(abspath $(BUILD)) BENCH_SIZE_MIB=64 $(PYTHON) bench/bench_read.py
 
-demo: $(BINS)
+demo:
+	./scripts/deps.sh
+	$(MAKE) all
 	./scripts/demo.sh start $(abspath $(BUILD))
 
 demo-stop:
