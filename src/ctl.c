@@ -105,8 +105,8 @@ static json_t *item_json(struct mount *m, const char *path, uint64_t id)
 	cached = rangeset_total(&it.present);
 	base = it.base.valid ? json_pack("{s:I, s:I, s:I}", "size", (json_int_t)it.base.size,
 					 "mtime", (json_int_t)it.base.mtime, "file_id",
-					 (json_int_t)it.base.file_id)
-			     : json_null();
+					 (json_int_t)it.base.file_id) :
+			       json_null();
 	o = json_pack("{s:s, s:s, s:s, s:I, s:s, s:I, s:b, s:I, s:I, s:I, s:o}", "path", path,
 		      "unc", unc, "type", it.type == ITEM_DIR ? "dir" : "file", "size",
 		      (json_int_t)(it.type == ITEM_DIR ? 0 : it.size), "cached",
@@ -128,7 +128,8 @@ static int cmd_info(struct mount *m, json_t *args, json_t **result, char *msg, s
 		return -EINVAL;
 	}
 	items = json_array();
-	json_array_foreach(paths, i, p) {
+	json_array_foreach(paths, i, p)
+	{
 		char err[512];
 		uint64_t id;
 		int rc;
@@ -140,9 +141,9 @@ static int cmd_info(struct mount *m, json_t *args, json_t **result, char *msg, s
 		}
 		rc = resolve(m, json_string_value(p), &id, err, sizeof(err));
 		if (rc < 0)
-			json_array_append_new(items, json_pack("{s:s, s:o}", "path",
-							       json_string_value(p), "error",
-							       error_obj(-rc, err)));
+			json_array_append_new(items,
+					      json_pack("{s:s, s:o}", "path", json_string_value(p),
+							"error", error_obj(-rc, err)));
 		else
 			json_array_append_new(items, item_json(m, json_string_value(p), id));
 	}
@@ -186,8 +187,7 @@ static int cmd_status(struct mount *m, json_t *args, json_t **result, char *msg,
 	return 0;
 }
 
-int ctl_handle(void *arg, const char *cmd, json_t *args, json_t **result, char *msg,
-	       size_t msglen)
+int ctl_handle(void *arg, const char *cmd, json_t *args, json_t **result, char *msg, size_t msglen)
 {
 	struct mount *m = arg;
 

@@ -17,14 +17,13 @@ struct mount {
 	const struct options *opts; /* the share, mountpoint and settings */
 	struct cache *cache;
 	struct smb *smb;
-	uint64_t share;             /* shares.id in the index */
-	uint64_t root;              /* row id of the share root */
-	int online;                 /* the server answered */
-	char reason[256];           /* why offline, "" when online */
+	uint64_t share;	  /* shares.id in the index */
+	uint64_t root;	  /* row id of the share root */
+	int online;	  /* the server answered */
+	char reason[256]; /* why offline, "" when online */
 };
 
 /* The control socket's handler (ipc_handler_fn) over one mount. */
-int ctl_handle(void *arg, const char *cmd, json_t *args, json_t **result, char *msg,
-	       size_t msglen);
+int ctl_handle(void *arg, const char *cmd, json_t *args, json_t **result, char *msg, size_t msglen);
 
 #endif

@@ -17,24 +17,24 @@
 #define OPTIONS_FUSE_MAX 1024
 
 struct options {
-	int foreground;        /* -f: stay in the foreground */
-	int debug;             /* -d: debug log (implies nothing else) */
-	int help;              /* -h/--help was given: usage printed, exit 0 */
-	int version;           /* -V/--version was given */
-	struct unc unc;        /* the share, parsed */
-	char *unc_text;        /* the share as canonically formatted (unc_format) */
-	char *mountpoint;      /* absolute path (made absolute against cwd) */
-	char *cache_dir;       /* -o cache_dir=, else the default (see below) */
-	char *socket;          /* -o socket=, else the default */
-	char *credentials;     /* -o credentials=FILE, or NULL */
-	int guest;             /* -o guest: anonymous/guest login, no password */
-	char *user;            /* -o user= (or from the credentials file) */
-	char *domain;          /* -o domain= (or from the credentials file) */
-	char *password;        /* only ever from the credentials file */
-	unsigned timeout;      /* -o timeout=SECONDS for each server call, default 5 */
-	double attr_timeout;   /* -o attr_timeout=SECONDS kernel attribute and entry
-				  cache; also how stale a directory listing may get.
-				  default 1.0 */
+	int foreground;			  /* -f: stay in the foreground */
+	int debug;			  /* -d: debug log (implies nothing else) */
+	int help;			  /* -h/--help was given: usage printed, exit 0 */
+	int version;			  /* -V/--version was given */
+	struct unc unc;			  /* the share, parsed */
+	char *unc_text;			  /* the share as canonically formatted (unc_format) */
+	char *mountpoint;		  /* absolute path (made absolute against cwd) */
+	char *cache_dir;		  /* -o cache_dir=, else the default (see below) */
+	char *socket;			  /* -o socket=, else the default */
+	char *credentials;		  /* -o credentials=FILE, or NULL */
+	int guest;			  /* -o guest: anonymous/guest login, no password */
+	char *user;			  /* -o user= (or from the credentials file) */
+	char *domain;			  /* -o domain= (or from the credentials file) */
+	char *password;			  /* only ever from the credentials file */
+	unsigned timeout;		  /* -o timeout=SECONDS for each server call, default 5 */
+	double attr_timeout;		  /* -o attr_timeout=SECONDS kernel attribute and entry
+					     cache; also how stale a directory listing may get.
+					     default 1.0 */
 	char fuse_opts[OPTIONS_FUSE_MAX]; /* pass-through FUSE options, comma-joined:
 					     allow_other, allow_root, ro, rw,
 					     default_permissions, auto_unmount,

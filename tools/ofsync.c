@@ -99,7 +99,8 @@ static void print_status(json_t *res)
 	char b1[32], b2[32];
 	size_t i;
 
-	json_array_foreach(shares, i, s) {
+	json_array_foreach(shares, i, s)
+	{
 		printf("%s on %s: %s", jstr(s, "unc"), jstr(s, "mountpoint"), jstr(s, "state"));
 		if (*jstr(s, "reason"))
 			printf(" (%s)", jstr(s, "reason"));
@@ -131,7 +132,8 @@ static int print_info(json_t *res)
 	int failed = 0;
 	size_t i;
 
-	json_array_foreach(items, i, it) {
+	json_array_foreach(items, i, it)
+	{
 		json_t *err = json_object_get(it, "error");
 		if (err) {
 			fprintf(stderr, "ofsync: %s\n", jstr(err, "message"));
@@ -158,10 +160,11 @@ static int print_info(json_t *res)
 
 int main(int argc, char **argv)
 {
-	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 's'}, {"json", no_argument, NULL, 'j'},
-		{"help", no_argument, NULL, 'h'},         {"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0}};
+	static const struct option longopts[] = {{"socket", required_argument, NULL, 's'},
+						 {"json", no_argument, NULL, 'j'},
+						 {"help", no_argument, NULL, 'h'},
+						 {"version", no_argument, NULL, 'V'},
+						 {NULL, 0, NULL, 0}};
 	char sock[PATH_MAX], err[512], path[PATH_MAX * 2];
 	struct proto_reply rep;
 	json_t *args;
@@ -246,8 +249,8 @@ int main(int argc, char **argv)
 	json_decref(args);
 	if (rc < 0) {
 		fprintf(stderr, "ofsync: %s\n", err);
-		return rc == -ECONNRESET || rc == -ETIMEDOUT ? OFSYNC_EXIT_NO_DAEMON
-							     : OFSYNC_EXIT_FAILED;
+		return rc == -ECONNRESET || rc == -ETIMEDOUT ? OFSYNC_EXIT_NO_DAEMON :
+							       OFSYNC_EXIT_FAILED;
 	}
 	if (!rep.ok) {
 		fprintf(stderr, "ofsync: %s\n", rep.message);
@@ -260,9 +263,9 @@ int main(int argc, char **argv)
 		if (!strcmp(cmd, "info")) {
 			json_t *it;
 			size_t i;
-			json_array_foreach(json_object_get(rep.body, "items"), i, it)
-				if (json_object_get(it, "error"))
-					status = OFSYNC_EXIT_ITEMS;
+			json_array_foreach(json_object_get(rep.body, "items"), i,
+					   it) if (json_object_get(it, "error")) status =
+				OFSYNC_EXIT_ITEMS;
 		}
 	} else if (!strcmp(cmd, "status")) {
 		print_status(rep.body);

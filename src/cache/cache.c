@@ -18,11 +18,11 @@
 #define NODE_BUCKETS 4096
 
 struct cache {
-	char *dir;                        /* the cache directory; constant */
-	struct index *ix;                 /* the index; has its own lock */
-	pthread_mutex_t lock;             /* protects buckets, node refs and hnext */
+	char *dir;	      /* the cache directory; constant */
+	struct index *ix;     /* the index; has its own lock */
+	pthread_mutex_t lock; /* protects buckets, node refs and hnext */
 	struct node *buckets[NODE_BUCKETS];
-	struct cache_hooks hooks;         /* set once before the mount starts */
+	struct cache_hooks hooks; /* set once before the mount starts */
 };
 
 int cache_open(const char *dir, struct cache **out)
@@ -101,7 +101,10 @@ void cache_close(struct cache *c)
 	free(c);
 }
 
-struct index *cache_index(struct cache *c) { return c->ix; }
+struct index *cache_index(struct cache *c)
+{
+	return c->ix;
+}
 
 static struct node **bucket(struct cache *c, uint64_t id)
 {
@@ -282,7 +285,10 @@ void cache_data_path(struct cache *c, uint64_t id, char *buf, size_t len)
 	store_path(c->dir, id, buf, len);
 }
 
-void cache_set_hooks(struct cache *c, const struct cache_hooks *h) { c->hooks = *h; }
+void cache_set_hooks(struct cache *c, const struct cache_hooks *h)
+{
+	c->hooks = *h;
+}
 
 void cache_notify_inode(struct cache *c, uint64_t id)
 {

@@ -24,19 +24,19 @@
 #define CACHE_CHUNK (4u << 20)
 
 struct node {
-	uint64_t id;          /* row id; constant */
-	pthread_mutex_t lock; /* protects every field below */
-	struct index_item it; /* the row as last saved (or about to be) */
-	int fd;               /* data file, -1 until cache_node_fd */
-	uint64_t content_ver; /* bumped when a remote change replaced cached bytes */
-	uint64_t kernel_ver;  /* content_ver when the kernel last cached pages */
-	int64_t checked;      /* monotonic ns of the last check against the server */
-	unsigned opens;       /* open file handles through the mount */
-	int unlinked;         /* the row is gone; the node lives on for open handles */
+	uint64_t id;		  /* row id; constant */
+	pthread_mutex_t lock;	  /* protects every field below */
+	struct index_item it;	  /* the row as last saved (or about to be) */
+	int fd;			  /* data file, -1 until cache_node_fd */
+	uint64_t content_ver;	  /* bumped when a remote change replaced cached bytes */
+	uint64_t kernel_ver;	  /* content_ver when the kernel last cached pages */
+	int64_t checked;	  /* monotonic ns of the last check against the server */
+	unsigned opens;		  /* open file handles through the mount */
+	int unlinked;		  /* the row is gone; the node lives on for open handles */
 	struct rangeset inflight; /* bytes a thread is fetching from the server now */
-	pthread_cond_t fetched;   /* broadcast when inflight shrinks */
-	uint64_t ra_next;     /* read-ahead: where a sequential reader reads next */
-	uint64_t ra_run;      /* read-ahead: bytes read sequentially so far */
+	pthread_cond_t fetched;	  /* broadcast when inflight shrinks */
+	uint64_t ra_next;	  /* read-ahead: where a sequential reader reads next */
+	uint64_t ra_run;	  /* read-ahead: bytes read sequentially so far */
 	/* private to cache.c, protected by cache->lock: */
 	uint64_t refs;
 	struct node *hnext;
@@ -90,7 +90,7 @@ int cache_delete_tree(struct cache *c, uint64_t id);
  * kernel invalidations (never sent from inside a FUSE handler).
  */
 struct cache_hooks {
-	void (*inval_inode)(void *arg, uint64_t id);                     /* data and attrs */
+	void (*inval_inode)(void *arg, uint64_t id);			   /* data and attrs */
 	void (*inval_entry)(void *arg, uint64_t parent, const char *name); /* a name */
 	void *arg;
 };

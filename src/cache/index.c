@@ -51,8 +51,8 @@ static const char *const migrations[] = {
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
-#define ITEM_COLS                                                                                  \
-	"id, share, parent, name, type, has_base, base_size, base_mtime, base_fileid, size, "      \
+#define ITEM_COLS                                                                             \
+	"id, share, parent, name, type, has_base, base_size, base_mtime, base_fileid, size, " \
 	"mtime, mode, gen, synced_gen, flags, pins, listed, atime, present, dirty"
 
 enum stmt_id {
@@ -73,11 +73,12 @@ enum stmt_id {
 static const char *const stmt_sql[ST_COUNT] = {
 	[ST_GET] = "SELECT " ITEM_COLS " FROM items WHERE id = ?1",
 	[ST_LOOKUP] = "SELECT " ITEM_COLS " FROM items WHERE parent = ?1 AND name = ?2",
-	[ST_INSERT] = "INSERT INTO items (share, parent, name, type, has_base, base_size, "
-		      "base_mtime, base_fileid, size, mtime, mode, gen, synced_gen, flags, pins, "
-		      "listed, atime, present, dirty, cached_bytes, dirty_bytes) VALUES "
-		      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
-		      "?18, ?19, ?20, ?21)",
+	[ST_INSERT] =
+		"INSERT INTO items (share, parent, name, type, has_base, base_size, "
+		"base_mtime, base_fileid, size, mtime, mode, gen, synced_gen, flags, pins, "
+		"listed, atime, present, dirty, cached_bytes, dirty_bytes) VALUES "
+		"(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, "
+		"?18, ?19, ?20, ?21)",
 	[ST_UPDATE] = "UPDATE items SET type = ?4, has_base = ?5, base_size = ?6, base_mtime = ?7, "
 		      "base_fileid = ?8, size = ?9, mtime = ?10, mode = ?11, gen = ?12, "
 		      "synced_gen = ?13, flags = ?14, pins = ?15, listed = ?16, atime = ?17, "
@@ -98,9 +99,9 @@ static const char *const stmt_sql[ST_COUNT] = {
 };
 
 struct index {
-	sqlite3 *db;              /* protected by lock */
+	sqlite3 *db;		    /* protected by lock */
 	sqlite3_stmt *st[ST_COUNT]; /* protected by lock */
-	pthread_mutex_t lock;     /* serializes every call */
+	pthread_mutex_t lock;	    /* serializes every call */
 };
 
 static int db_err(struct index *ix, const char *what)

@@ -25,35 +25,35 @@ enum item_type { ITEM_FILE = 1, ITEM_DIR = 2 };
 #define ITEM_F_SUSPENDED 0x4 /* root of a suspended subtree */
 
 struct rbase {
-	int valid;        /* 0 when the item has never been seen on the server */
-	int64_t size;     /* server size at the last sync */
-	int64_t mtime;    /* server mtime at the last sync, 100 ns since the epoch */
+	int valid;	  /* 0 when the item has never been seen on the server */
+	int64_t size;	  /* server size at the last sync */
+	int64_t mtime;	  /* server mtime at the last sync, 100 ns since the epoch */
 	uint64_t file_id; /* server file id (inode number on Samba) */
 };
 
 struct index_item {
-	uint64_t id;            /* row id = inode number */
-	uint64_t share;         /* shares.id the item belongs to */
-	uint64_t parent;        /* parent row id, 0 for a share root */
-	char *name;             /* malloc'd; the UNC for a share root */
-	int type;               /* enum item_type */
-	struct rbase base;      /* remote base */
-	int64_t size;           /* local size */
-	int64_t mtime;          /* local mtime, ns since the epoch */
-	uint32_t mode;          /* permission bits */
-	uint64_t gen;           /* local generation, bumped on every local change */
-	uint64_t synced_gen;    /* gen at the last successful sync */
-	uint32_t flags;         /* ITEM_F_* */
-	uint32_t pins;          /* pin kinds (bit mask) */
-	int64_t listed;         /* dirs: wall time (ns) of the last server listing, 0 never */
-	int64_t atime;          /* last access through the mount, ns */
+	uint64_t id;		 /* row id = inode number */
+	uint64_t share;		 /* shares.id the item belongs to */
+	uint64_t parent;	 /* parent row id, 0 for a share root */
+	char *name;		 /* malloc'd; the UNC for a share root */
+	int type;		 /* enum item_type */
+	struct rbase base;	 /* remote base */
+	int64_t size;		 /* local size */
+	int64_t mtime;		 /* local mtime, ns since the epoch */
+	uint32_t mode;		 /* permission bits */
+	uint64_t gen;		 /* local generation, bumped on every local change */
+	uint64_t synced_gen;	 /* gen at the last successful sync */
+	uint32_t flags;		 /* ITEM_F_* */
+	uint32_t pins;		 /* pin kinds (bit mask) */
+	int64_t listed;		 /* dirs: wall time (ns) of the last server listing, 0 never */
+	int64_t atime;		 /* last access through the mount, ns */
 	struct rangeset present; /* bytes present in the cache file */
-	struct rangeset dirty;  /* bytes written locally and not on the server */
+	struct rangeset dirty;	 /* bytes written locally and not on the server */
 };
 
 struct index_stats {
-	uint64_t items;        /* rows of the share, root included */
-	uint64_t files;        /* regular files */
+	uint64_t items;	       /* rows of the share, root included */
+	uint64_t files;	       /* regular files */
 	uint64_t cached_bytes; /* sum of present bytes */
 	uint64_t dirty_items;  /* items with local changes not on the server */
 	uint64_t dirty_bytes;  /* sum of dirty bytes */

@@ -9,8 +9,7 @@
 
 void store_path(const char *dir, uint64_t id, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s/data/%02x/%llu", dir, (unsigned)(id & 0xff),
-		 (unsigned long long)id);
+	snprintf(buf, len, "%s/data/%02x/%llu", dir, (unsigned)(id & 0xff), (unsigned long long)id);
 }
 
 int store_open(const char *dir, uint64_t id)

@@ -49,18 +49,18 @@
 #include "util/util.h"
 
 #define FETCH_MAX (8u << 20) /* largest single server read */
-#define RA_CHUNKS 4          /* chunks fetched ahead of a sequential reader */
-#define RA_QUEUE_MAX 8       /* pending read-ahead requests at most */
+#define RA_CHUNKS 4	     /* chunks fetched ahead of a sequential reader */
+#define RA_QUEUE_MAX 8	     /* pending read-ahead requests at most */
 
 struct ra_req {
 	struct ra_req *next;
-	struct node *n;          /* holds a reference */
+	struct node *n; /* holds a reference */
 	uint64_t start, end;
 };
 
 struct readahead {
 	pthread_t thread;
-	pthread_mutex_t lock;    /* protects head, tail, len, stopping */
+	pthread_mutex_t lock; /* protects head, tail, len, stopping */
 	pthread_cond_t cond;
 	struct ra_req *head, *tail;
 	unsigned len;
@@ -69,15 +69,15 @@ struct readahead {
 };
 
 struct fs {
-	struct fs_conf conf;       /* constant after mount */
-	struct cache *c;           /* borrowed */
-	struct smb *s;             /* borrowed */
-	struct fuse_session *se;   /* constant after mount */
-	struct notify *nt;         /* set by fs_run before the loop starts */
-	struct readahead ra;       /* the read-ahead thread and its queue */
-	char *mountpoint;          /* constant */
-	int64_t ttl_ns;            /* attr_timeout in ns */
-	uid_t uid;                 /* owner shown for every item */
+	struct fs_conf conf;	 /* constant after mount */
+	struct cache *c;	 /* borrowed */
+	struct smb *s;		 /* borrowed */
+	struct fuse_session *se; /* constant after mount */
+	struct notify *nt;	 /* set by fs_run before the loop starts */
+	struct readahead ra;	 /* the read-ahead thread and its queue */
+	char *mountpoint;	 /* constant */
+	int64_t ttl_ns;		 /* attr_timeout in ns */
+	uid_t uid;		 /* owner shown for every item */
 	gid_t gid;
 };
 
@@ -101,7 +101,10 @@ static int ino_node(struct fs *fs, fuse_ino_t ino, struct node **out)
 	return rc == -ENOENT ? -ESTALE : rc;
 }
 
-static void put(struct fs *fs, struct node *n) { cache_node_put(fs->c, n, 1); }
+static void put(struct fs *fs, struct node *n)
+{
+	cache_node_put(fs->c, n, 1);
+}
 
 /* ---- attributes -------------------------------------------------------- */
 
@@ -768,7 +771,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		end = (uint64_t)off + size;
 		if (end > (uint64_t)n->it.size)
 			end = (uint64_t)n->it.size;
-		int have = (uint64_t)off >= end || rangeset_contains(&n->it.present, (uint64_t)off, end);
+		int have = (uint64_t)off >= end ||
+			   rangeset_contains(&n->it.present, (uint64_t)off, end);
 		fd = n->fd;
 		n->it.atime = now_ns();
 		if (attempt == 0 && (uint64_t)off < end)
@@ -971,9 +975,10 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 			goto err_put;
 	}
 	if (to_set & (FUSE_SET_ATTR_MTIME | FUSE_SET_ATTR_MTIME_NOW)) {
-		int64_t t = (to_set & FUSE_SET_ATTR_MTIME_NOW)
-				    ? now_ns()
-				    : (int64_t)attr->st_mtim.tv_sec * 1000000000 + attr->st_mtim.tv_nsec;
+		int64_t t =
+			(to_set & FUSE_SET_ATTR_MTIME_NOW) ?
+				now_ns() :
+				(int64_t)attr->st_mtim.tv_sec * 1000000000 + attr->st_mtim.tv_nsec;
 		int dirty;
 
 		pthread_mutex_lock(&n->lock);
@@ -1364,7 +1369,8 @@ static void raise_read_ahead(const char *mountpoint)
 		return;
 	dev[0] = '\0';
 	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%*s %*s %63s %*s %4095s", dev, mnt) == 2 && !strcmp(mnt, mountpoint))
+		if (sscanf(line, "%*s %*s %63s %*s %4095s", dev, mnt) == 2 &&
+		    !strcmp(mnt, mountpoint))
 			break;
 		dev[0] = '\0';
 	}
@@ -1420,7 +1426,10 @@ int fs_daemonize(int foreground)
 	return fuse_daemonize(foreground) == 0 ? 0 : -EIO;
 }
 
-void fs_stop(struct fs *fs) { fuse_session_exit(fs->se); }
+void fs_stop(struct fs *fs)
+{
+	fuse_session_exit(fs->se);
+}
 
 void fs_free(struct fs *fs)
 {

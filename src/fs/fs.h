@@ -16,12 +16,12 @@
 struct fs_conf {
 	struct cache *cache;   /* borrowed */
 	struct smb *smb;       /* borrowed */
-	uint64_t share;        /* shares.id */
-	uint64_t root;         /* row id of the share root */
+	uint64_t share;	       /* shares.id */
+	uint64_t root;	       /* row id of the share root */
 	double attr_timeout;   /* seconds the kernel and we trust attributes and names */
 	const char *fsname;    /* shown in /proc/mounts */
 	const char *fuse_opts; /* pass-through options, comma-joined, may be "" */
-	int debug;             /* FUSE debug output */
+	int debug;	       /* FUSE debug output */
 };
 
 struct fs;

@@ -13,14 +13,14 @@
 
 struct note {
 	struct note *next;
-	uint64_t ino;    /* the inode, or the parent for an entry */
-	char *name;      /* NULL for an inode invalidation */
+	uint64_t ino; /* the inode, or the parent for an entry */
+	char *name;   /* NULL for an inode invalidation */
 };
 
 struct notify {
 	struct fuse_session *se; /* constant */
 	pthread_t thread;
-	pthread_mutex_t lock;    /* protects head, tail, stopping */
+	pthread_mutex_t lock; /* protects head, tail, stopping */
 	pthread_cond_t cond;
 	struct note *head, *tail;
 	int stopping;
@@ -43,8 +43,8 @@ static void *notify_main(void *arg)
 			nt->tail = NULL;
 		pthread_mutex_unlock(&nt->lock);
 		int rc = n->name ? fuse_lowlevel_notify_inval_entry(nt->se, n->ino, n->name,
-								    strlen(n->name))
-				 : fuse_lowlevel_notify_inval_inode(nt->se, n->ino, 0, 0);
+								    strlen(n->name)) :
+				   fuse_lowlevel_notify_inval_inode(nt->se, n->ino, 0, 0);
 		if (rc < 0 && rc != -ENOENT)
 			log_debug("invalidation of %llu failed: %s", (unsigned long long)n->ino,
 				  strerror(-rc));
@@ -102,7 +102,10 @@ static void push(struct notify *nt, uint64_t ino, const char *name)
 	pthread_mutex_unlock(&nt->lock);
 }
 
-void notify_inode(struct notify *nt, uint64_t ino) { push(nt, ino, NULL); }
+void notify_inode(struct notify *nt, uint64_t ino)
+{
+	push(nt, ino, NULL);
+}
 
 void notify_entry(struct notify *nt, uint64_t parent, const char *name)
 {

@@ -24,9 +24,9 @@
 #define PROTO_CMD_MAX 32
 
 struct proto_request {
-	int64_t id;              /* chosen by the client, echoed in the reply */
+	int64_t id;		 /* chosen by the client, echoed in the reply */
 	char cmd[PROTO_CMD_MAX]; /* command name: [a-z][a-z0-9_-]* */
-	json_t *args;            /* owned; always an object (empty when absent) */
+	json_t *args;		 /* owned; always an object (empty when absent) */
 };
 
 /*
@@ -38,8 +38,8 @@ struct proto_request {
  * nothing to release, but req->id is set when the id could be read (else -1)
  * so that the server can still answer.
  */
-int proto_request_decode(const char *line, size_t len, struct proto_request *req,
-			 char *err, size_t errlen);
+int proto_request_decode(const char *line, size_t len, struct proto_request *req, char *err,
+			 size_t errlen);
 void proto_request_release(struct proto_request *req);
 
 /*
@@ -53,12 +53,12 @@ char *proto_reply_error(int64_t id, int err, const char *message);
 char *proto_event_encode(const char *event, json_t *data);
 
 struct proto_reply {
-	int64_t id;     /* -1 for an event */
-	int ok;         /* 1 for a result, 0 for an error */
-	int err;        /* positive errno when !ok */
+	int64_t id; /* -1 for an event */
+	int ok;	    /* 1 for a result, 0 for an error */
+	int err;    /* positive errno when !ok */
 	char message[512];
 	char event[64]; /* event name, "" for a reply */
-	json_t *body;   /* owned: the result, or the event's data; never NULL */
+	json_t *body;	/* owned: the result, or the event's data; never NULL */
 };
 
 /*

@@ -29,20 +29,20 @@
 #define MAX_CLIENTS 64
 
 struct client {
-	int fd;      /* -1 when the slot is free */
-	char *buf;   /* bytes received, not yet a whole line */
+	int fd;	   /* -1 when the slot is free */
+	char *buf; /* bytes received, not yet a whole line */
 	size_t len;
 	size_t cap;
 };
 
 struct ipc_server {
-	char *path;       /* constant */
-	int lfd;          /* listening socket */
-	int wake[2];      /* pipe: a byte on wake[1] stops the loop */
+	char *path;	   /* constant */
+	int lfd;	   /* listening socket */
+	int wake[2];	   /* pipe: a byte on wake[1] stops the loop */
 	ipc_handler_fn fn; /* constant */
 	void *arg;
 	pthread_t thread;
-	int started;      /* the thread runs */
+	int started;		       /* the thread runs */
 	struct client cl[MAX_CLIENTS]; /* owned by the thread */
 };
 

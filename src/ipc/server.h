@@ -14,8 +14,8 @@
  * Answers one request: returns 0 with *result set (a new reference, or
  * NULL for an empty object), or a negative errno with a reason in msg.
  */
-typedef int (*ipc_handler_fn)(void *arg, const char *cmd, json_t *args, json_t **result,
-			      char *msg, size_t msglen);
+typedef int (*ipc_handler_fn)(void *arg, const char *cmd, json_t *args, json_t **result, char *msg,
+			      size_t msglen);
 
 struct ipc_server;
 

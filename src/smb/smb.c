@@ -25,11 +25,11 @@
 static pthread_mutex_t smb_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct smb {
-	SMBCCTX *ctx;      /* protected by smb_lock */
-	char *prefix;      /* "smb://server:port/share/base", encoded; constant */
-	char *user;        /* constant */
-	char *domain;      /* constant */
-	char *password;    /* constant; wiped on free */
+	SMBCCTX *ctx;	/* protected by smb_lock */
+	char *prefix;	/* "smb://server:port/share/base", encoded; constant */
+	char *user;	/* constant */
+	char *domain;	/* constant */
+	char *password; /* constant; wiped on free */
 };
 
 struct smb_file {
@@ -65,8 +65,8 @@ static int make_url(struct smb *s, const char *path, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-static void auth_fn(SMBCCTX *ctx, const char *srv, const char *shr, char *wg, int wglen,
-		    char *un, int unlen, char *pw, int pwlen)
+static void auth_fn(SMBCCTX *ctx, const char *srv, const char *shr, char *wg, int wglen, char *un,
+		    int unlen, char *pw, int pwlen)
 {
 	struct smb *s = smbc_getOptionUserData(ctx);
 
@@ -295,8 +295,8 @@ ssize_t smb_pread(struct smb *s, struct smb_file *f, void *buf, size_t len, int6
 	}
 	while (done < len) {
 		errno = 0;
-		ssize_t n = smbc_getFunctionRead(s->ctx)(s->ctx, f->fh, (char *)buf + done,
-							 len - done);
+		ssize_t n =
+			smbc_getFunctionRead(s->ctx)(s->ctx, f->fh, (char *)buf + done, len - done);
 		if (n < 0) {
 			rc = fail();
 			goto out;
@@ -412,14 +412,20 @@ static int path_call(struct smb *s, enum path_op op, const char *path, mode_t mo
 	return rc;
 }
 
-int smb_unlink(struct smb *s, const char *path) { return path_call(s, OP_UNLINK, path, 0); }
+int smb_unlink(struct smb *s, const char *path)
+{
+	return path_call(s, OP_UNLINK, path, 0);
+}
 
 int smb_mkdir(struct smb *s, const char *path, mode_t mode)
 {
 	return path_call(s, OP_MKDIR, path, mode);
 }
 
-int smb_rmdir(struct smb *s, const char *path) { return path_call(s, OP_RMDIR, path, 0); }
+int smb_rmdir(struct smb *s, const char *path)
+{
+	return path_call(s, OP_RMDIR, path, 0);
+}
 
 int smb_chmod(struct smb *s, const char *path, mode_t mode)
 {

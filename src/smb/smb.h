@@ -17,24 +17,24 @@
 
 struct smb_conf {
 	const char *server;   /* host or address */
-	unsigned port;        /* 0: the default */
+	unsigned port;	      /* 0: the default */
 	const char *share;    /* share name */
 	const char *base;     /* "" or "/dir": the directory mounted */
 	const char *user;     /* NULL or "" for guest */
 	const char *domain;   /* may be NULL */
 	const char *password; /* may be NULL */
-	int guest;            /* log in as guest */
+	int guest;	      /* log in as guest */
 	unsigned timeout;     /* seconds for each server call */
 };
 
 enum smb_type { SMB_FILE = 1, SMB_DIR = 2 };
 
 struct smb_stat {
-	int type;         /* enum smb_type */
-	int64_t size;     /* bytes */
-	int64_t mtime;    /* 100 ns since the epoch */
+	int type;	  /* enum smb_type */
+	int64_t size;	  /* bytes */
+	int64_t mtime;	  /* 100 ns since the epoch */
 	uint64_t file_id; /* the server's file id */
-	uint32_t mode;    /* permission bits as the server maps them */
+	uint32_t mode;	  /* permission bits as the server maps them */
 };
 
 struct smb;

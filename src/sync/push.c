@@ -146,7 +146,8 @@ int sync_push_file(struct cache *c, struct smb *s, struct node *n)
 	rc = smb_stat(s, path, &cur);
 	if (rc == 0 && sn.base.valid && sync_base_changed(&sn.base, &cur)) {
 		log_warn("%s changed on the server since it was cached; local copy kept, "
-			 "not uploaded", path);
+			 "not uploaded",
+			 path);
 		rc = -ESTALE;
 		goto err_unlink;
 	}

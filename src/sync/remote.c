@@ -183,7 +183,7 @@ static int cmp_name(const void *a, const void *b)
 struct stale {
 	const char **keep; /* sorted names the server has */
 	size_t nkeep;
-	uint64_t *ids;     /* index children not among them */
+	uint64_t *ids; /* index children not among them */
 	char **names;
 	size_t n, cap;
 };

@@ -7,9 +7,15 @@
 
 static enum log_level cur_level = LOG_LVL_WARN;
 
-void log_set_level(enum log_level lvl) { cur_level = lvl; }
+void log_set_level(enum log_level lvl)
+{
+	cur_level = lvl;
+}
 
-enum log_level log_get_level(void) { return cur_level; }
+enum log_level log_get_level(void)
+{
+	return cur_level;
+}
 
 void log_msg(enum log_level lvl, const char *fmt, ...)
 {

@@ -15,16 +15,19 @@
 
 struct range {
 	uint64_t start; /* first byte in the range */
-	uint64_t end;   /* one past the last byte; end > start */
+	uint64_t end;	/* one past the last byte; end > start */
 };
 
 struct rangeset {
 	struct range *v; /* sorted by start, disjoint, never adjacent */
-	size_t n;        /* ranges in use */
-	size_t cap;      /* ranges allocated */
+	size_t n;	 /* ranges in use */
+	size_t cap;	 /* ranges allocated */
 };
 
-#define RANGESET_INIT {NULL, 0, 0}
+#define RANGESET_INIT      \
+	{                  \
+		NULL, 0, 0 \
+	}
 
 void rangeset_init(struct rangeset *rs);
 /* Frees the array; the set is empty and reusable afterwards. */
@@ -53,8 +56,7 @@ uint64_t rangeset_total(const struct rangeset *rs);
  * Fills out (cleared first) with the parts of [start, end) that are NOT in
  * rs, in order.  Returns 0 or -ENOMEM.
  */
-int rangeset_missing(const struct rangeset *rs, uint64_t start, uint64_t end,
-		     struct rangeset *out);
+int rangeset_missing(const struct rangeset *rs, uint64_t start, uint64_t end, struct rangeset *out);
 /*
  * Fills out (cleared first) with the parts of [start, end) that ARE in rs.
  * Returns 0 or -ENOMEM.

@@ -12,12 +12,12 @@
 #include <stddef.h>
 
 #define UNC_SERVER_MAX 256
-#define UNC_SHARE_MAX 81  /* SMB share names are at most 80 characters */
+#define UNC_SHARE_MAX 81 /* SMB share names are at most 80 characters */
 #define UNC_PATH_MAX 4096
 
 struct unc {
 	char server[UNC_SERVER_MAX]; /* host name or address, IPv6 without brackets */
-	unsigned port;               /* 0 when not given (the SMB default, 445) */
+	unsigned port;		     /* 0 when not given (the SMB default, 445) */
 	char share[UNC_SHARE_MAX];   /* share name, case as written */
 	char path[UNC_PATH_MAX];     /* "" or "/a/b": '/'-separated, no trailing '/' */
 };
