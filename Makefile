@@ -46,7 +46,7 @@ CLI_OBJS   := tools/ofsync.o $(UTIL_OBJS) $(IPC_OBJS)
 UNIT_TESTS := test_range test_unc test_proto test_options
 test_range_OBJS   := src/util/range.o
 test_unc_OBJS     := src/util/unc.o
-test_proto_OBJS   := src/ipc/proto.o
+test_proto_OBJS   := src/ipc/proto.o src/util/util.o
 test_options_OBJS := src/options.o src/util/unc.o src/util/log.o src/util/util.o
 
 BINS := $(BUILD)/ofsyncd $(BUILD)/ofsync

@@ -27,6 +27,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "util/util.h"
+
 #include "ofsync.h"
 
 #define TIMEOUT_DEFAULT 5
@@ -80,22 +82,6 @@ static const struct opt_def opt_defs[] = {
 	{"fsname", OPT_FUSE, true},
 	{"subtype", OPT_FUSE, true},
 };
-
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* Writes a reason into err (when there is one) and returns rc. */
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
 
 /* Frees a string that may hold a secret, wiping it first. */
 static void free_secret(char *s)
@@ -160,8 +146,8 @@ static int set_path(char **dst, const char *what, const char *path, char *err, s
 	int rc = make_absolute(path, &abs);
 
 	if (rc < 0)
-		return fail(rc, err, errlen, "cannot make %s '%s' absolute: %s", what, path,
-			    strerror(-rc));
+		return errfmt(rc, err, errlen, "cannot make %s '%s' absolute: %s", what, path,
+			      strerror(-rc));
 	free(*dst);
 	*dst = abs;
 	return 0;
@@ -174,8 +160,8 @@ static int fuse_append(struct options *o, const char *item, size_t n, char *err,
 	size_t need = used + (used ? 1 : 0) + n + 1;
 
 	if (need > sizeof(o->fuse_opts))
-		return fail(-EINVAL, err, errlen, "too many FUSE options (at most %zu bytes)",
-			    sizeof(o->fuse_opts) - 1);
+		return errfmt(-EINVAL, err, errlen, "too many FUSE options (at most %zu bytes)",
+			      sizeof(o->fuse_opts) - 1);
 	if (used)
 		o->fuse_opts[used++] = ',';
 	memcpy(o->fuse_opts + used, item, n);
@@ -242,9 +228,9 @@ static int set_user(struct parse_state *st, const char *val, char *err, size_t e
 	int rc;
 
 	if (strchr(val, '%'))
-		return fail(-EINVAL, err, errlen,
-			    "a password cannot be given on the command line; "
-			    "put it in a credentials file (-o credentials=FILE)");
+		return errfmt(-EINVAL, err, errlen,
+			      "a password cannot be given on the command line; "
+			      "put it in a credentials file (-o credentials=FILE)");
 	if (!sep) {
 		/* A later user=NAME drops the domain of an earlier DOMAIN/NAME. */
 		free(st->user_domain);
@@ -252,7 +238,8 @@ static int set_user(struct parse_state *st, const char *val, char *err, size_t e
 		return set_str(&st->o->user, val);
 	}
 	if (sep == val || !sep[1])
-		return fail(-EINVAL, err, errlen, "bad user name '%s' (expected DOMAIN/NAME)", val);
+		return errfmt(-EINVAL, err, errlen, "bad user name '%s' (expected DOMAIN/NAME)",
+			      val);
 	rc = set_strn(&st->user_domain, val, (size_t)(sep - val));
 	if (rc == 0)
 		rc = set_str(&st->o->user, sep + 1);
@@ -279,21 +266,21 @@ static int apply_item(struct parse_state *st, const char *item, size_t n, char *
 	if (!def) {
 		if ((keylen == 8 && memcmp(item, "password", 8) == 0) ||
 		    (keylen == 4 && memcmp(item, "pass", 4) == 0))
-			return fail(-EINVAL, err, errlen,
-				    "unknown option '%.*s' (a password is read only from a "
-				    "credentials file: -o credentials=FILE)",
-				    (int)keylen, item);
-		return fail(-EINVAL, err, errlen, "unknown option '%.*s'", (int)keylen, item);
+			return errfmt(-EINVAL, err, errlen,
+				      "unknown option '%.*s' (a password is read only from a "
+				      "credentials file: -o credentials=FILE)",
+				      (int)keylen, item);
+		return errfmt(-EINVAL, err, errlen, "unknown option '%.*s'", (int)keylen, item);
 	}
 	if (!def->has_value && eq)
-		return fail(-EINVAL, err, errlen, "option '%s' takes no value", def->name);
+		return errfmt(-EINVAL, err, errlen, "option '%s' takes no value", def->name);
 	if (def->has_value && (!eq || eq + 1 == item + n))
-		return fail(-EINVAL, err, errlen, "option '%s' needs a value (%s=...)", def->name,
-			    def->name);
+		return errfmt(-EINVAL, err, errlen, "option '%s' needs a value (%s=...)", def->name,
+			      def->name);
 	if (eq) {
 		val = strndup(eq + 1, n - keylen - 1);
 		if (!val)
-			return fail(-ENOMEM, err, errlen, "out of memory");
+			return errfmt(-ENOMEM, err, errlen, "out of memory");
 	}
 
 	switch (def->id) {
@@ -317,16 +304,16 @@ static int apply_item(struct parse_state *st, const char *item, size_t n, char *
 		break;
 	case OPT_TIMEOUT:
 		if (parse_timeout(val, &o->timeout) < 0)
-			rc = fail(-EINVAL, err, errlen,
-				  "bad number '%s' for timeout (whole seconds, 1 to %d)", val,
-				  TIMEOUT_MAX);
+			rc = errfmt(-EINVAL, err, errlen,
+				    "bad number '%s' for timeout (whole seconds, 1 to %d)", val,
+				    TIMEOUT_MAX);
 		break;
 	case OPT_ATTR_TIMEOUT:
 		if (parse_seconds(val, &o->attr_timeout) < 0)
-			rc = fail(-EINVAL, err, errlen,
-				  "bad number '%s' for attr_timeout (seconds such as 1 or 0.5, "
-				  "at most %.0f)",
-				  val, ATTR_TIMEOUT_MAX);
+			rc = errfmt(-EINVAL, err, errlen,
+				    "bad number '%s' for attr_timeout (seconds such as 1 or 0.5, "
+				    "at most %.0f)",
+				    val, ATTR_TIMEOUT_MAX);
 		break;
 	case OPT_FUSE:
 		if (strcmp(def->name, "allow_other") == 0)
@@ -337,7 +324,7 @@ static int apply_item(struct parse_state *st, const char *item, size_t n, char *
 		break;
 	}
 	if (rc == -ENOMEM)
-		fail(rc, err, errlen, "out of memory");
+		errfmt(rc, err, errlen, "out of memory");
 	free(val);
 	return rc;
 }
@@ -376,11 +363,11 @@ static int fill_defaults(struct options *o, char *err, size_t errlen)
 		} else if ((env = getenv("XDG_CACHE_HOME")) && env[0] == '/') {
 			/* The XDG spec says to ignore a relative value. */
 			if (strlen(env) > PATH_MAX)
-				return fail(-EINVAL, err, errlen, "XDG_CACHE_HOME is too long");
+				return errfmt(-EINVAL, err, errlen, "XDG_CACHE_HOME is too long");
 			snprintf(buf, sizeof(buf), "%s/ofsync", env);
 		} else if ((env = getenv("HOME")) && env[0] == '/') {
 			if (strlen(env) > PATH_MAX)
-				return fail(-EINVAL, err, errlen, "HOME is too long");
+				return errfmt(-EINVAL, err, errlen, "HOME is too long");
 			snprintf(buf, sizeof(buf), "%s/.cache/ofsync", env);
 		} else {
 			struct passwd pw, *res = NULL;
@@ -388,33 +375,33 @@ static int fill_defaults(struct options *o, char *err, size_t errlen)
 
 			if (getpwuid_r(uid, &pw, pwbuf, sizeof(pwbuf), &res) != 0 || !res ||
 			    res->pw_dir[0] != '/' || strlen(res->pw_dir) > PATH_MAX)
-				return fail(-EINVAL, err, errlen,
-					    "no default cache directory (HOME is not set); "
-					    "use -o cache_dir=DIR");
+				return errfmt(-EINVAL, err, errlen,
+					      "no default cache directory (HOME is not set); "
+					      "use -o cache_dir=DIR");
 			snprintf(buf, sizeof(buf), "%s/.cache/ofsync", res->pw_dir);
 		}
 		rc = set_str(&o->cache_dir, buf);
 		if (rc < 0)
-			return fail(rc, err, errlen, "out of memory");
+			return errfmt(rc, err, errlen, "out of memory");
 	}
 	if (!o->socket) {
 		if (uid == 0) {
 			snprintf(buf, sizeof(buf), "/run/ofsync.sock");
 		} else if ((env = getenv("XDG_RUNTIME_DIR")) && env[0] == '/') {
 			if (strlen(env) > PATH_MAX)
-				return fail(-EINVAL, err, errlen, "XDG_RUNTIME_DIR is too long");
+				return errfmt(-EINVAL, err, errlen, "XDG_RUNTIME_DIR is too long");
 			snprintf(buf, sizeof(buf), "%s/ofsync.sock", env);
 		} else {
 			snprintf(buf, sizeof(buf), "/tmp/ofsync-%u.sock", (unsigned)uid);
 		}
 		rc = set_str(&o->socket, buf);
 		if (rc < 0)
-			return fail(rc, err, errlen, "out of memory");
+			return errfmt(rc, err, errlen, "out of memory");
 	}
 	if (strlen(o->socket) >= sizeof(((struct sockaddr_un *)0)->sun_path))
-		return fail(-EINVAL, err, errlen,
-			    "socket path '%s' is too long (at most %zu bytes)", o->socket,
-			    sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
+		return errfmt(-EINVAL, err, errlen,
+			      "socket path '%s' is too long (at most %zu bytes)", o->socket,
+			      sizeof(((struct sockaddr_un *)0)->sun_path) - 1);
 	return 0;
 }
 
@@ -427,18 +414,19 @@ static int set_operands(struct options *o, const char *share, const char *mnt, c
 	int n;
 
 	if (!share)
-		return fail(-EINVAL, err, errlen, "missing share (//SERVER/SHARE) and mountpoint");
+		return errfmt(-EINVAL, err, errlen,
+			      "missing share (//SERVER/SHARE) and mountpoint");
 	if (!mnt)
-		return fail(-EINVAL, err, errlen, "missing mountpoint");
+		return errfmt(-EINVAL, err, errlen, "missing mountpoint");
 	if (unc_parse(share, &o->unc, why, sizeof(why)) < 0)
-		return fail(-EINVAL, err, errlen, "malformed share '%s': %s", share, why);
+		return errfmt(-EINVAL, err, errlen, "malformed share '%s': %s", share, why);
 	n = unc_format(&o->unc, text, sizeof(text));
 	if (n < 0)
-		return fail(-EINVAL, err, errlen, "malformed share '%s': too long", share);
+		return errfmt(-EINVAL, err, errlen, "malformed share '%s': too long", share);
 	if (set_str(&o->unc_text, text) < 0)
-		return fail(-ENOMEM, err, errlen, "out of memory");
+		return errfmt(-ENOMEM, err, errlen, "out of memory");
 	if (!*mnt)
-		return fail(-EINVAL, err, errlen, "empty mountpoint");
+		return errfmt(-EINVAL, err, errlen, "empty mountpoint");
 	return set_path(&o->mountpoint, "mountpoint", mnt, err, errlen);
 }
 
@@ -448,14 +436,14 @@ static int finish(struct parse_state *st, char *err, size_t errlen)
 	struct options *o = st->o;
 
 	if (o->guest && o->user)
-		return fail(-EINVAL, err, errlen,
-			    "options 'guest' and 'user' cannot be used together");
+		return errfmt(-EINVAL, err, errlen,
+			      "options 'guest' and 'user' cannot be used together");
 	if (o->guest && o->credentials)
-		return fail(-EINVAL, err, errlen,
-			    "options 'guest' and 'credentials' cannot be used together");
+		return errfmt(-EINVAL, err, errlen,
+			      "options 'guest' and 'credentials' cannot be used together");
 	if (st->allow_other && st->allow_root)
-		return fail(-EINVAL, err, errlen,
-			    "options 'allow_other' and 'allow_root' cannot be used together");
+		return errfmt(-EINVAL, err, errlen,
+			      "options 'allow_other' and 'allow_root' cannot be used together");
 	/* An explicit domain= wins over one written as user=DOMAIN/NAME. */
 	if (st->user_domain && !o->domain) {
 		o->domain = st->user_domain;
@@ -481,7 +469,7 @@ static int parse_flag(struct parse_state *st, int argc, char **argv, int *i, boo
 		else if (strcmp(arg, "--version") == 0)
 			o->version = 1;
 		else
-			return fail(-EINVAL, err, errlen, "unknown flag '%s'", arg);
+			return errfmt(-EINVAL, err, errlen, "unknown flag '%s'", arg);
 		*stop = true;
 		return 0;
 	}
@@ -506,12 +494,12 @@ static int parse_flag(struct parse_state *st, int argc, char **argv, int *i, boo
 			if (p[1])
 				return apply_o(st, p + 1, err, errlen);
 			if (*i + 1 >= argc)
-				return fail(-EINVAL, err, errlen, "flag '-o' needs an argument");
+				return errfmt(-EINVAL, err, errlen, "flag '-o' needs an argument");
 			return apply_o(st, argv[++*i], err, errlen);
 		default:
 			if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x7f)
-				return fail(-EINVAL, err, errlen, "unknown flag in '%s'", arg);
-			return fail(-EINVAL, err, errlen, "unknown flag '-%c'", *p);
+				return errfmt(-EINVAL, err, errlen, "unknown flag in '%s'", arg);
+			return errfmt(-EINVAL, err, errlen, "unknown flag '-%c'", *p);
 		}
 	}
 	return 0;
@@ -545,7 +533,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 			continue;
 		}
 		if (noperands == 2) {
-			rc = fail(-EINVAL, err, errlen, "extra argument '%s'", arg);
+			rc = errfmt(-EINVAL, err, errlen, "extra argument '%s'", arg);
 			goto fail;
 		}
 		operands[noperands++] = arg;
@@ -668,24 +656,24 @@ static int check_mountpoint(struct options *o, char *err, size_t errlen)
 		int e = errno;
 
 		if (e == ENOENT)
-			return fail(-ENOENT, err, errlen, "mountpoint '%s' does not exist",
-				    o->mountpoint);
+			return errfmt(-ENOENT, err, errlen, "mountpoint '%s' does not exist",
+				      o->mountpoint);
 		if (e == ENOTDIR)
-			return fail(-ENOTDIR, err, errlen, "mountpoint '%s' is not a directory",
-				    o->mountpoint);
+			return errfmt(-ENOTDIR, err, errlen, "mountpoint '%s' is not a directory",
+				      o->mountpoint);
 		if (e == ENOTCONN)
-			return fail(-ENOTCONN, err, errlen,
-				    "mountpoint '%s': %s (a stale mount? try fusermount3 -u)",
-				    o->mountpoint, strerror(e));
-		return fail(-e, err, errlen, "mountpoint '%s': %s", o->mountpoint, strerror(e));
+			return errfmt(-ENOTCONN, err, errlen,
+				      "mountpoint '%s': %s (a stale mount? try fusermount3 -u)",
+				      o->mountpoint, strerror(e));
+		return errfmt(-e, err, errlen, "mountpoint '%s': %s", o->mountpoint, strerror(e));
 	}
 	if (!S_ISDIR(st.st_mode))
-		return fail(-ENOTDIR, err, errlen, "mountpoint '%s' is not a directory",
-			    o->mountpoint);
+		return errfmt(-ENOTDIR, err, errlen, "mountpoint '%s' is not a directory",
+			      o->mountpoint);
 	real = realpath(o->mountpoint, NULL);
 	if (!real)
-		return fail(-errno, err, errlen, "mountpoint '%s': %s", o->mountpoint,
-			    strerror(errno));
+		return errfmt(-errno, err, errlen, "mountpoint '%s': %s", o->mountpoint,
+			      strerror(errno));
 	free(o->mountpoint);
 	o->mountpoint = real;
 	return 0;
@@ -699,16 +687,16 @@ static int check_cache_dir(struct options *o, char *err, size_t errlen)
 
 	rc = resolve_partial(o->cache_dir, &cache);
 	if (rc < 0)
-		return fail(rc, err, errlen, "cache directory '%s': %s", o->cache_dir,
-			    strerror(-rc));
+		return errfmt(rc, err, errlen, "cache directory '%s': %s", o->cache_dir,
+			      strerror(-rc));
 	if (path_within(cache, o->mountpoint)) {
-		rc = fail(-EINVAL, err, errlen,
-			  strcmp(cache, o->mountpoint) == 0 ?
-				  "cache directory '%s' is the mountpoint '%s'; choose another "
-				  "with -o cache_dir=DIR" :
-				  "cache directory '%s' is inside the mountpoint '%s'; choose "
-				  "another with -o cache_dir=DIR",
-			  cache, o->mountpoint);
+		rc = errfmt(-EINVAL, err, errlen,
+			    strcmp(cache, o->mountpoint) == 0 ?
+				    "cache directory '%s' is the mountpoint '%s'; choose another "
+				    "with -o cache_dir=DIR" :
+				    "cache directory '%s' is inside the mountpoint '%s'; choose "
+				    "another with -o cache_dir=DIR",
+			    cache, o->mountpoint);
 	}
 	free(cache);
 	return rc;
@@ -792,9 +780,9 @@ static int creds_parse(const char *file, char *buf, struct creds *c, char *err, 
 			continue;
 		eq = strchr(line, '=');
 		if (!eq)
-			return fail(-EINVAL, err, errlen,
-				    "credentials file '%s', line %d: expected key=value", file,
-				    lineno);
+			return errfmt(-EINVAL, err, errlen,
+				      "credentials file '%s', line %d: expected key=value", file,
+				      lineno);
 		*eq = '\0';
 		key = trim(line);
 		val = eq + 1;
@@ -805,11 +793,11 @@ static int creds_parse(const char *file, char *buf, struct creds *c, char *err, 
 		else if (strcasecmp(key, "domain") == 0 || strcasecmp(key, "dom") == 0)
 			rc = set_str(&c->domain, trim(val));
 		else
-			return fail(-EINVAL, err, errlen,
-				    "credentials file '%s', line %d: unknown key '%.64s'", file,
-				    lineno, key);
+			return errfmt(-EINVAL, err, errlen,
+				      "credentials file '%s', line %d: unknown key '%.64s'", file,
+				      lineno, key);
 		if (rc < 0)
-			return fail(rc, err, errlen, "out of memory");
+			return errfmt(rc, err, errlen, "out of memory");
 	}
 	return 0;
 }
@@ -829,28 +817,28 @@ static int read_credentials(struct options *o, char *err, size_t errlen)
 
 	fd = open(o->credentials, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return fail(-EACCES, err, errlen, "cannot open credentials file '%s': %s",
-			    o->credentials, strerror(errno));
+		return errfmt(-EACCES, err, errlen, "cannot open credentials file '%s': %s",
+			      o->credentials, strerror(errno));
 	if (fstat(fd, &st) < 0) {
-		rc = fail(-EACCES, err, errlen, "cannot stat credentials file '%s': %s",
-			  o->credentials, strerror(errno));
+		rc = errfmt(-EACCES, err, errlen, "cannot stat credentials file '%s': %s",
+			    o->credentials, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		rc = fail(-EINVAL, err, errlen, "credentials file '%s' is not a regular file",
-			  o->credentials);
+		rc = errfmt(-EINVAL, err, errlen, "credentials file '%s' is not a regular file",
+			    o->credentials);
 		goto out;
 	}
 	if (st.st_mode & (S_IRGRP | S_IWGRP | S_IROTH | S_IWOTH)) {
-		rc = fail(-EACCES, err, errlen,
-			  "credentials file '%s' can be read or written by group or others; "
-			  "run: chmod 600 '%s'",
-			  o->credentials, o->credentials);
+		rc = errfmt(-EACCES, err, errlen,
+			    "credentials file '%s' can be read or written by group or others; "
+			    "run: chmod 600 '%s'",
+			    o->credentials, o->credentials);
 		goto out;
 	}
 	buf = malloc(CREDENTIALS_MAX + 1);
 	if (!buf) {
-		rc = fail(-ENOMEM, err, errlen, "out of memory");
+		rc = errfmt(-ENOMEM, err, errlen, "out of memory");
 		goto out;
 	}
 	for (;;) {
@@ -859,24 +847,24 @@ static int read_credentials(struct options *o, char *err, size_t errlen)
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
-			rc = fail(-EACCES, err, errlen, "cannot read credentials file '%s': %s",
-				  o->credentials, strerror(errno));
+			rc = errfmt(-EACCES, err, errlen, "cannot read credentials file '%s': %s",
+				    o->credentials, strerror(errno));
 			goto out;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 		if (len > CREDENTIALS_MAX) {
-			rc = fail(-EINVAL, err, errlen,
-				  "credentials file '%s' is too large (more than %d bytes)",
-				  o->credentials, CREDENTIALS_MAX);
+			rc = errfmt(-EINVAL, err, errlen,
+				    "credentials file '%s' is too large (more than %d bytes)",
+				    o->credentials, CREDENTIALS_MAX);
 			goto out;
 		}
 	}
 	buf[len] = '\0';
 	if (memchr(buf, '\0', len)) {
-		rc = fail(-EINVAL, err, errlen, "credentials file '%s' is not a text file",
-			  o->credentials);
+		rc = errfmt(-EINVAL, err, errlen, "credentials file '%s' is not a text file",
+			    o->credentials);
 		goto out;
 	}
 	rc = creds_parse(o->credentials, buf, &c, err, errlen);

@@ -1050,32 +1050,49 @@ static int record_created(struct fs *fs, struct node *dir, const char *name, con
 	return rc;
 }
 
+/*
+ * Creates name in directory parent on the server (a file, or a directory
+ * when dir is set) and records it in the index.  *id gets its id.
+ */
+static int make_child(struct fs *fs, fuse_ino_t parent, const char *name, int dir, mode_t mode,
+		      int excl, uint64_t *id)
+{
+	char path[PATH_MAX];
+	struct smb_file *f;
+	struct node *pn;
+	int rc;
+
+	rc = name_ok(name);
+	if (rc < 0)
+		return rc;
+	rc = ino_node(fs, parent, &pn);
+	if (rc < 0)
+		return rc;
+	rc = child_path(fs, pn->id, name, path, sizeof(path));
+	if (rc == 0 && dir) {
+		rc = smb_mkdir(fs->s, path, mode & 07777);
+	} else if (rc == 0) {
+		rc = smb_open(fs->s, path, O_WRONLY | O_CREAT | (excl ? O_EXCL : 0), mode & 07777,
+			      &f);
+		if (rc == 0)
+			rc = smb_close(fs->s, f);
+	}
+	if (rc == 0)
+		rc = record_created(fs, pn, name, path, id);
+	put(fs, pn);
+	return rc;
+}
+
 static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode,
 		      struct fuse_file_info *fi)
 {
 	struct fs *fs = fuse_req_userdata(req);
 	struct fuse_entry_param e;
-	char path[PATH_MAX];
-	struct smb_file *f;
-	struct node *dir, *n;
+	struct node *n;
 	uint64_t id;
 	int rc;
 
-	rc = name_ok(name);
-	if (rc < 0)
-		goto err;
-	rc = ino_node(fs, parent, &dir);
-	if (rc < 0)
-		goto err;
-	rc = child_path(fs, dir->id, name, path, sizeof(path));
-	if (rc == 0)
-		rc = smb_open(fs->s, path, O_WRONLY | O_CREAT | ((fi->flags & O_EXCL) ? O_EXCL : 0),
-			      mode & 07777, &f);
-	if (rc == 0)
-		rc = smb_close(fs->s, f);
-	if (rc == 0)
-		rc = record_created(fs, dir, name, path, &id);
-	put(fs, dir);
+	rc = make_child(fs, parent, name, 0, mode, fi->flags & O_EXCL, &id);
 	if (rc < 0)
 		goto err;
 	rc = cache_node_get(fs->c, id, &n); /* the kernel's lookup reference */
@@ -1111,29 +1128,13 @@ err:
 static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t mode)
 {
 	struct fs *fs = fuse_req_userdata(req);
-	char path[PATH_MAX];
-	struct node *dir;
 	uint64_t id;
-	int rc;
+	int rc = make_child(fs, parent, name, 1, mode, 0, &id);
 
-	rc = name_ok(name);
 	if (rc < 0)
-		goto err;
-	rc = ino_node(fs, parent, &dir);
-	if (rc < 0)
-		goto err;
-	rc = child_path(fs, dir->id, name, path, sizeof(path));
-	if (rc == 0)
-		rc = smb_mkdir(fs->s, path, mode & 07777);
-	if (rc == 0)
-		rc = record_created(fs, dir, name, path, &id);
-	put(fs, dir);
-	if (rc < 0)
-		goto err;
-	reply_entry_id(fs, req, id);
-	return;
-err:
-	fuse_reply_err(req, -rc);
+		fuse_reply_err(req, -rc);
+	else
+		reply_entry_id(fs, req, id);
 }
 
 /* unlink and rmdir: remove on the server, then from the index. */

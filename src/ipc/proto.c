@@ -16,21 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
-
-/* Writes a reason into err (when there is one) and returns rc. */
-static int fail(int rc, char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return rc;
-}
+#include "util/util.h"
 
 /* Length of a valid UTF-8 sequence at p (at most n bytes), or 0. */
 static size_t utf8_seq(const unsigned char *p, size_t n)
@@ -265,17 +251,17 @@ static int decode_common(const char *line, size_t len, json_t **root, int64_t *i
 	if (len > 0 && line[len - 1] == '\n')
 		len--;
 	if (len > PROTO_LINE_MAX)
-		return fail(-EMSGSIZE, err, errlen, "line longer than %d bytes", PROTO_LINE_MAX);
+		return errfmt(-EMSGSIZE, err, errlen, "line longer than %d bytes", PROTO_LINE_MAX);
 	if (len == 0)
-		return fail(-EPROTO, err, errlen, "empty line");
+		return errfmt(-EPROTO, err, errlen, "empty line");
 	/* DECODE_ANY so that a bare value gets "not a JSON object" below. */
 	obj = json_loadb(line, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
 	if (!obj)
-		return fail(-EPROTO, err, errlen, "malformed JSON: %s (column %d)", jerr.text,
-			    jerr.column);
+		return errfmt(-EPROTO, err, errlen, "malformed JSON: %s (column %d)", jerr.text,
+			      jerr.column);
 	if (!json_is_object(obj)) {
 		json_decref(obj);
-		return fail(-EPROTO, err, errlen, "not a JSON object");
+		return errfmt(-EPROTO, err, errlen, "not a JSON object");
 	}
 	/* Read the id before anything can fail, so that the answer can carry it. */
 	jid = json_object_get(obj, "id");
@@ -284,20 +270,20 @@ static int decode_common(const char *line, size_t len, json_t **root, int64_t *i
 	v = json_object_get(obj, "v");
 	if (!v) {
 		json_decref(obj);
-		return fail(-EPROTONOSUPPORT, err, errlen, "missing protocol version \"v\"");
+		return errfmt(-EPROTONOSUPPORT, err, errlen, "missing protocol version \"v\"");
 	}
 	if (!json_is_integer(v)) {
 		json_decref(obj);
-		return fail(-EPROTONOSUPPORT, err, errlen,
-			    "protocol version \"v\" is not an integer");
+		return errfmt(-EPROTONOSUPPORT, err, errlen,
+			      "protocol version \"v\" is not an integer");
 	}
 	if (json_integer_value(v) != PROTO_VERSION) {
 		long long got = (long long)json_integer_value(v);
 
 		json_decref(obj);
-		return fail(-EPROTONOSUPPORT, err, errlen,
-			    "unsupported protocol version %lld (this side speaks %d)", got,
-			    PROTO_VERSION);
+		return errfmt(-EPROTONOSUPPORT, err, errlen,
+			      "unsupported protocol version %lld (this side speaks %d)", got,
+			      PROTO_VERSION);
 	}
 	*root = obj;
 	return 0;
@@ -331,37 +317,37 @@ int proto_request_decode(const char *line, size_t len, struct proto_request *req
 
 	jid = json_object_get(obj, "id");
 	if (!jid) {
-		rc = fail(-EPROTO, err, errlen, "missing \"id\"");
+		rc = errfmt(-EPROTO, err, errlen, "missing \"id\"");
 		goto out;
 	}
 	if (!json_is_integer(jid) || json_integer_value(jid) < 0) {
-		rc = fail(-EPROTO, err, errlen, "\"id\" is not a non-negative integer");
+		rc = errfmt(-EPROTO, err, errlen, "\"id\" is not a non-negative integer");
 		goto out;
 	}
 
 	cmd = json_object_get(obj, "cmd");
 	if (!cmd) {
-		rc = fail(-EPROTO, err, errlen, "missing \"cmd\"");
+		rc = errfmt(-EPROTO, err, errlen, "missing \"cmd\"");
 		goto out;
 	}
 	if (!json_is_string(cmd)) {
-		rc = fail(-EPROTO, err, errlen, "\"cmd\" is not a string");
+		rc = errfmt(-EPROTO, err, errlen, "\"cmd\" is not a string");
 		goto out;
 	}
 	if (!valid_cmd(json_string_value(cmd), json_string_length(cmd))) {
-		rc = fail(-EPROTO, err, errlen, "bad command name \"%.*s\"", PROTO_CMD_MAX,
-			  json_string_value(cmd));
+		rc = errfmt(-EPROTO, err, errlen, "bad command name \"%.*s\"", PROTO_CMD_MAX,
+			    json_string_value(cmd));
 		goto out;
 	}
 
 	args = json_object_get(obj, "args");
 	if (args && !json_is_object(args)) {
-		rc = fail(-EPROTO, err, errlen, "\"args\" is not an object");
+		rc = errfmt(-EPROTO, err, errlen, "\"args\" is not an object");
 		goto out;
 	}
 	args = args ? json_incref(args) : json_object();
 	if (!args) {
-		rc = fail(-ENOMEM, err, errlen, "out of memory");
+		rc = errfmt(-ENOMEM, err, errlen, "out of memory");
 		goto out;
 	}
 	memcpy(req->cmd, json_string_value(cmd), json_string_length(cmd) + 1);
@@ -386,11 +372,11 @@ static int decode_event(json_t *obj, json_t *name, struct proto_reply *rep, char
 
 	if (!json_is_string(name) || json_string_length(name) == 0 ||
 	    json_string_length(name) >= sizeof(rep->event))
-		return fail(-EPROTO, err, errlen, "\"event\" is not a name");
+		return errfmt(-EPROTO, err, errlen, "\"event\" is not a name");
 	data = json_object_get(obj, "data");
 	data = data ? json_incref(data) : json_object();
 	if (!data)
-		return fail(-ENOMEM, err, errlen, "out of memory");
+		return errfmt(-ENOMEM, err, errlen, "out of memory");
 	rep->id = -1;
 	rep->ok = 1;
 	memcpy(rep->event, json_string_value(name), json_string_length(name) + 1);
@@ -407,16 +393,16 @@ static int decode_answer(json_t *obj, struct proto_reply *rep, char *err, size_t
 
 	/* -1 answers a request whose id could not be read. */
 	if (!json_is_integer(jid) || json_integer_value(jid) < -1)
-		return fail(-EPROTO, err, errlen, "missing or bad \"id\"");
+		return errfmt(-EPROTO, err, errlen, "missing or bad \"id\"");
 	if (!json_is_boolean(ok))
-		return fail(-EPROTO, err, errlen, "missing or bad \"ok\"");
+		return errfmt(-EPROTO, err, errlen, "missing or bad \"ok\"");
 	rep->id = json_integer_value(jid);
 
 	if (json_is_true(ok)) {
 		body = json_object_get(obj, "result");
 		body = body ? json_incref(body) : json_object();
 		if (!body)
-			return fail(-ENOMEM, err, errlen, "out of memory");
+			return errfmt(-ENOMEM, err, errlen, "out of memory");
 		rep->ok = 1;
 		rep->body = body;
 		return 0;
@@ -424,15 +410,15 @@ static int decode_answer(json_t *obj, struct proto_reply *rep, char *err, size_t
 
 	body = json_object_get(obj, "error");
 	if (!json_is_object(body))
-		return fail(-EPROTO, err, errlen, "error reply without an \"error\" object");
+		return errfmt(-EPROTO, err, errlen, "error reply without an \"error\" object");
 	jerrno = json_object_get(body, "errno");
 	/* Linux errno values are 1..4095 (MAX_ERRNO). */
 	if (!json_is_integer(jerrno) || json_integer_value(jerrno) <= 0 ||
 	    json_integer_value(jerrno) > 4095)
-		return fail(-EPROTO, err, errlen, "error reply without a valid \"errno\"");
+		return errfmt(-EPROTO, err, errlen, "error reply without a valid \"errno\"");
 	msg = json_object_get(body, "message");
 	if (msg && !json_is_string(msg))
-		return fail(-EPROTO, err, errlen, "error \"message\" is not a string");
+		return errfmt(-EPROTO, err, errlen, "error \"message\" is not a string");
 	rep->ok = 0;
 	rep->err = (int)json_integer_value(jerrno);
 	copy_text(rep->message, sizeof(rep->message), msg ? json_string_value(msg) : "");

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,4 +113,16 @@ void default_socket_path(char *buf, size_t len)
 		snprintf(buf, len, "%s/ofsync.sock", rt);
 	else
 		snprintf(buf, len, "/tmp/ofsync-%u.sock", (unsigned)getuid());
+}
+
+int errfmt(int rc, char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (err && errlen) {
+		va_start(ap, fmt);
+		vsnprintf(err, errlen, fmt, ap);
+		va_end(ap);
+	}
+	return rc;
 }

@@ -8,6 +8,13 @@
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
+/*
+ * Writes a one-line reason into err (when err is not NULL and errlen not 0)
+ * and returns rc: for functions that fail with a code and a message.
+ */
+int errfmt(int rc, char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
 /* mkdir -p with the given mode for every directory it creates. 0 or -errno. */
 int mkdir_p(const char *path, mode_t mode);
 /* pwrite/pread the whole buffer, retrying on EINTR and short counts. 0 or -errno. */
