@@ -177,7 +177,8 @@ static int revalidate(struct fs *fs, struct node *n)
 	int rc;
 
 	pthread_mutex_lock(&n->lock);
-	if (n->checked && now - n->checked < fs->ttl_ns) {
+	/* Fresh, or unlinked and open: nothing on the server to compare with. */
+	if ((n->checked && now - n->checked < fs->ttl_ns) || n->unlinked) {
 		pthread_mutex_unlock(&n->lock);
 		return 0;
 	}
@@ -933,7 +934,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct smb_stat st;
 	struct stat out;
 	struct node *n;
-	int rc, push_now = 0;
+	int rc, push_now = 0, local;
 
 	rc = ino_node(fs, ino, &n);
 	if (rc < 0)
@@ -943,11 +944,15 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		rc = -EPERM; /* the server has no owners to give */
 		goto err_put;
 	}
-	rc = item_path(fs, n->id, path, sizeof(path));
+	/* An unlinked file still open has only its local state to change. */
+	pthread_mutex_lock(&n->lock);
+	local = n->unlinked;
+	pthread_mutex_unlock(&n->lock);
+	rc = local ? 0 : item_path(fs, n->id, path, sizeof(path));
 	if (rc < 0)
 		goto err_put;
 	if (to_set & FUSE_SET_ATTR_MODE) {
-		rc = smb_chmod(fs->s, path, attr->st_mode & 07777);
+		rc = local ? 0 : smb_chmod(fs->s, path, attr->st_mode & 07777);
 		if (rc < 0)
 			goto err_put;
 		pthread_mutex_lock(&n->lock);
@@ -988,7 +993,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		pthread_mutex_unlock(&n->lock);
 		if (rc < 0)
 			goto err_put;
-		if (!dirty) {
+		if (!dirty && !local) {
 			/* A clean item: set the time on the server and take it as the base. */
 			rc = smb_utimes(fs->s, path, t, t);
 			if (rc == 0)

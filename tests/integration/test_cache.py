@@ -145,3 +145,25 @@ def test_info_unknown_path_is_an_item_error(shared_smb_server, ofsyncd):
     assert r.returncode == 4, (r.returncode, r.stdout, r.stderr)
     assert "not inside a mount" in r.stderr, r.stderr
     assert "dir" in r.stdout, r.stdout
+
+
+def test_open_unlinked_file_keeps_working(smb_server, ofsyncd):
+    """A file unlinked while open can still be read, written, stat'ed and
+    truncated through its descriptor; nothing of it reaches the server."""
+    harness.write_file(smb_server.backing / "u.txt", b"0123456789")
+    m = ofsyncd.mount(smb_server)
+    path = m.mnt / "u.txt"
+    fd = os.open(path, os.O_RDWR)
+    try:
+        assert os.read(fd, 10) == b"0123456789"
+        os.unlink(path)
+        assert not (smb_server.backing / "u.txt").exists()
+        assert os.fstat(fd).st_size == 10
+        os.pwrite(fd, b"AB", 2)
+        os.ftruncate(fd, 6)
+        assert os.fstat(fd).st_size == 6
+        assert os.pread(fd, 6, 0) == b"01AB45"
+    finally:
+        os.close(fd)
+    assert "u.txt" not in os.listdir(m.mnt)
+    assert not (smb_server.backing / "u.txt").exists()
