@@ -39,7 +39,7 @@ SYNC_OBJS  := src/sync/push.o src/sync/remote.o
 FS_OBJS    := src/fs/fs.o src/fs/notify.o
 IPC_OBJS   := src/ipc/proto.o src/ipc/client.o
 IPCD_OBJS  := src/ipc/server.o
-DAEMON_OBJS := src/ofsyncd.o src/ctl.o src/options.o $(UTIL_OBJS) $(CACHE_OBJS) $(SMB_OBJS) \
+DAEMON_OBJS := src/ofsyncd.o src/ctl.o src/prober.o src/options.o $(UTIL_OBJS) $(CACHE_OBJS) $(SMB_OBJS) \
                $(SYNC_OBJS) $(FS_OBJS) $(IPC_OBJS) $(IPCD_OBJS)
 CLI_OBJS   := tools/ofsync.o $(UTIL_OBJS) $(IPC_OBJS)
 

@@ -155,6 +155,7 @@ static int cmd_status(struct mount *m, json_t *args, json_t **result, char *msg,
 {
 	json_t *target = json_object_get(args, "target"), *shares;
 	struct index_stats st;
+	struct smb_state ss;
 	uint64_t id;
 	int rc;
 
@@ -172,18 +173,67 @@ static int cmd_status(struct mount *m, json_t *args, json_t **result, char *msg,
 		snprintf(msg, len, "cannot read the index");
 		return rc;
 	}
+	smb_get_state(m->smb, &ss);
 	shares = json_array();
 	json_array_append_new(
 		shares,
-		json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "unc",
-			  m->opts->unc_text, "mountpoint", m->opts->mountpoint, "state",
-			  m->online ? "online" : "offline", "reason", m->reason, "items",
-			  (json_int_t)st.items, "files", (json_int_t)st.files, "cached_bytes",
-			  (json_int_t)st.cached_bytes, "dirty_items", (json_int_t)st.dirty_items,
-			  "dirty_bytes", (json_int_t)st.dirty_bytes, "sparse_items",
-			  (json_int_t)st.sparse_items, "full_items", (json_int_t)st.full_items,
-			  "chunk_size", (json_int_t)CACHE_CHUNK));
+		json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			  "unc", m->opts->unc_text, "mountpoint", m->opts->mountpoint, "state",
+			  ss.online ? "online" : "offline", "reason", ss.reason, "forced",
+			  ss.forced, "items", (json_int_t)st.items, "files", (json_int_t)st.files,
+			  "cached_bytes", (json_int_t)st.cached_bytes, "dirty_items",
+			  (json_int_t)st.dirty_items, "dirty_bytes", (json_int_t)st.dirty_bytes,
+			  "sparse_items", (json_int_t)st.sparse_items, "full_items",
+			  (json_int_t)st.full_items, "chunk_size", (json_int_t)CACHE_CHUNK));
 	*result = json_pack("{s:o}", "shares", shares);
+	return 0;
+}
+
+/* Checks an optional "target" names this mount. */
+static int check_target(struct mount *m, json_t *args, char *msg, size_t len)
+{
+	json_t *target = json_object_get(args, "target");
+	uint64_t id;
+
+	if (!target || json_is_null(target))
+		return 0;
+	if (!json_is_string(target)) {
+		snprintf(msg, len, "\"target\" must be a string");
+		return -EINVAL;
+	}
+	return resolve(m, json_string_value(target), &id, msg, len);
+}
+
+/* offline: forced offline until `online`. */
+static int cmd_offline(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
+{
+	int rc = check_target(m, args, msg, len);
+
+	if (rc < 0)
+		return rc;
+	smb_force(m->smb, 1);
+	*result = json_pack("{s:s, s:s}", "unc", m->opts->unc_text, "state", "offline");
+	return 0;
+}
+
+/*
+ * online: lifts forced offline and tries the server at once; on success the
+ * prober pushes what is dirty.  Answers with the state reached.
+ */
+static int cmd_online(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
+{
+	struct smb_state ss;
+	int rc = check_target(m, args, msg, len);
+
+	if (rc < 0)
+		return rc;
+	smb_force(m->smb, 0);
+	rc = smb_probe(m->smb);
+	smb_get_state(m->smb, &ss);
+	if (rc == 0)
+		prober_kick(m->prober);
+	*result = json_pack("{s:s, s:s, s:s}", "unc", m->opts->unc_text, "state",
+			    ss.online ? "online" : "offline", "reason", ss.reason);
 	return 0;
 }
 
@@ -195,6 +245,10 @@ int ctl_handle(void *arg, const char *cmd, json_t *args, json_t **result, char *
 		return cmd_status(m, args, result, msg, msglen);
 	if (!strcmp(cmd, "info"))
 		return cmd_info(m, args, result, msg, msglen);
+	if (!strcmp(cmd, "online"))
+		return cmd_online(m, args, result, msg, msglen);
+	if (!strcmp(cmd, "offline"))
+		return cmd_offline(m, args, result, msg, msglen);
 	snprintf(msg, msglen, "unknown command '%s'", cmd);
 	return -ENOSYS;
 }

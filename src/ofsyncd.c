@@ -21,7 +21,6 @@ int main(int argc, char **argv)
 	struct options o;
 	struct smb_conf sc;
 	struct fs_conf fc;
-	struct smb_stat st;
 	struct ipc_server *srv = NULL;
 	struct fs *fs = NULL;
 	char err[1024];
@@ -72,25 +71,37 @@ int main(int argc, char **argv)
 		log_err("cannot set up the SMB client: %s", strerror(-rc));
 		goto out_cache;
 	}
-	rc = smb_stat(m.smb, "", &st);
-	if (rc < 0) {
-		log_err("cannot reach %s: %s", o.unc_text, strerror(-rc));
-		goto out_smb;
+	/*
+	 * Windows' "Always Offline" needs nothing more: with the server
+	 * unreachable (or -o offline) the mount is served from the index, and
+	 * the prober brings the share online when the server appears.  A server
+	 * that answers and refuses (no such share, bad password) is an error.
+	 */
+	if (o.offline) {
+		smb_force(m.smb, 1);
+		log_info("%s: starting forced offline", o.unc_text);
+	} else {
+		rc = smb_probe(m.smb);
+		if (rc < 0 && !smb_is_conn_error(rc)) {
+			log_err("%s: %s", o.unc_text, strerror(-rc));
+			fprintf(stderr, "ofsyncd: cannot use %s: %s\n", o.unc_text, strerror(-rc));
+			goto out_smb;
+		}
+		if (rc < 0)
+			log_warn("%s is unreachable (%s): serving the cache offline", o.unc_text,
+				 strerror(-rc));
 	}
-	if (st.type != SMB_DIR) {
-		log_err("%s is not a directory on the server", o.unc_text);
-		goto out_smb;
-	}
-	m.online = 1;
 
 	rc = ipc_server_new(o.socket, ctl_handle, &m, &srv);
 	if (rc < 0)
 		goto out_smb;
+	m.srv = srv;
 	fc = (struct fs_conf){.cache = m.cache,
 			      .smb = m.smb,
 			      .share = m.share,
 			      .root = m.root,
 			      .attr_timeout = o.attr_timeout,
+			      .cache_dir = o.cache_dir,
 			      .fsname = o.unc_text,
 			      .fuse_opts = o.fuse_opts,
 			      .debug = o.debug};
@@ -106,8 +117,14 @@ int main(int argc, char **argv)
 		log_err("cannot start the control socket thread: %s", strerror(-rc));
 		goto out_fs;
 	}
+	rc = prober_start(&m, &m.prober);
+	if (rc < 0) {
+		log_err("cannot start the probe thread: %s", strerror(-rc));
+		goto out_fs;
+	}
 	rc = fs_run(fs);
 	status = rc < 0 ? 1 : 0;
+	prober_stop(m.prober);
 out_fs:
 	ipc_server_stop(srv);
 	srv = NULL;

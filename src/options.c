@@ -33,6 +33,7 @@
 
 #define TIMEOUT_DEFAULT 5
 #define ATTR_TIMEOUT_DEFAULT 1.0
+#define PROBE_INTERVAL_DEFAULT 30
 /* Server calls take the timeout in milliseconds as an int. */
 #define TIMEOUT_MAX (INT_MAX / 1000)
 #define ATTR_TIMEOUT_MAX 86400.0
@@ -55,6 +56,8 @@ enum opt_id {
 	OPT_DOMAIN,
 	OPT_TIMEOUT,
 	OPT_ATTR_TIMEOUT,
+	OPT_PROBE_INTERVAL,
+	OPT_OFFLINE,
 	OPT_FUSE, /* passed through to FUSE as written */
 };
 
@@ -73,6 +76,8 @@ static const struct opt_def opt_defs[] = {
 	{"domain", OPT_DOMAIN, true},
 	{"timeout", OPT_TIMEOUT, true},
 	{"attr_timeout", OPT_ATTR_TIMEOUT, true},
+	{"probe_interval", OPT_PROBE_INTERVAL, true},
+	{"offline", OPT_OFFLINE, false},
 	{"allow_other", OPT_FUSE, false},
 	{"allow_root", OPT_FUSE, false},
 	{"ro", OPT_FUSE, false},
@@ -315,6 +320,15 @@ static int apply_item(struct parse_state *st, const char *item, size_t n, char *
 				    "at most %.0f)",
 				    val, ATTR_TIMEOUT_MAX);
 		break;
+	case OPT_PROBE_INTERVAL:
+		if (parse_timeout(val, &o->probe_interval) < 0)
+			rc = errfmt(-EINVAL, err, errlen,
+				    "bad number '%s' for probe_interval (whole seconds, 1 to %d)",
+				    val, TIMEOUT_MAX);
+		break;
+	case OPT_OFFLINE:
+		o->offline = 1;
+		break;
 	case OPT_FUSE:
 		if (strcmp(def->name, "allow_other") == 0)
 			st->allow_other = 1;
@@ -516,6 +530,7 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 	memset(o, 0, sizeof(*o));
 	o->timeout = TIMEOUT_DEFAULT;
 	o->attr_timeout = ATTR_TIMEOUT_DEFAULT;
+	o->probe_interval = PROBE_INTERVAL_DEFAULT;
 	if (err && errlen)
 		err[0] = '\0';
 
@@ -958,11 +973,15 @@ void options_usage(void *file)
 		"  timeout=SECONDS    time limit for each server call (default %d)\n"
 		"  attr_timeout=SECONDS  how long the kernel may cache attributes and\n"
 		"                     names, and how stale a listing may get (default %.1f)\n"
+		"  probe_interval=SECONDS  while offline, how often to try the server\n"
+		"                     (default %d)\n"
+		"  offline            start forced offline: serve the cache, never call the\n"
+		"                     server until `ofsync online`\n"
 		"\n"
 		"FUSE options, passed through:\n"
 		"  allow_other  allow_root  ro  rw  default_permissions  auto_unmount\n"
 		"  fsname=NAME  subtype=NAME\n"
 		"\n"
 		"ofsyncd %s\n",
-		TIMEOUT_DEFAULT, ATTR_TIMEOUT_DEFAULT, OFSYNC_VERSION);
+		TIMEOUT_DEFAULT, ATTR_TIMEOUT_DEFAULT, PROBE_INTERVAL_DEFAULT, OFSYNC_VERSION);
 }

@@ -35,6 +35,9 @@ struct options {
 	double attr_timeout;		  /* -o attr_timeout=SECONDS kernel attribute and entry
 					     cache; also how stale a directory listing may get.
 					     default 1.0 */
+	unsigned probe_interval;	  /* -o probe_interval=SECONDS between tries while
+					     offline, default 30 */
+	int offline;			  /* -o offline: start forced offline */
 	char fuse_opts[OPTIONS_FUSE_MAX]; /* pass-through FUSE options, comma-joined:
 					     allow_other, allow_root, ro, rw,
 					     default_permissions, auto_unmount,

@@ -4,6 +4,8 @@
  *   ofsync [--socket PATH] [--json] COMMAND ...
  *     status [SHARE|PATH]   per share: online/offline, items, cached, dirty
  *     info PATH...          one item's state: local, remote base, cache
+ *     offline / online [SHARE]
+ *     events                published events, as they happen
  *
  * Exit statuses are enum ofsync_exit (include/ofsync.h, ofsync(1)).
  */
@@ -32,6 +34,9 @@ static void usage(FILE *f)
 		   "commands:\n"
 		   "  status [SHARE|PATH]   online/offline, items, cached bytes, dirty items\n"
 		   "  info PATH...          an item's type, size, cache state and remote base\n"
+		   "  offline [SHARE]       force the share offline (serve the cache only)\n"
+		   "  online [SHARE]        lift forced offline and try the server now\n"
+		   "  events                print published events as they happen\n"
 		   "\n"
 		   "A SHARE or PATH is //SERVER[:PORT]/SHARE/... or a path inside a mount.\n"
 		   "options:\n"
@@ -158,6 +163,112 @@ static int print_info(json_t *res)
 	return failed;
 }
 
+/* Fills args["target"] from an optional single operand; 0 or an exit status. */
+static int target_arg(const char *cmd, int argc, char **argv, json_t *args)
+{
+	char path[PATH_MAX * 2];
+
+	if (argc > 1) {
+		fprintf(stderr, "ofsync: %s takes at most one SHARE or PATH\n", cmd);
+		return OFSYNC_EXIT_USAGE;
+	}
+	if (argc == 1) {
+		if (absolute(argv[0], path, sizeof(path)) < 0) {
+			fprintf(stderr, "ofsync: %s: path too long\n", argv[0]);
+			return OFSYNC_EXIT_USAGE;
+		}
+		json_object_set_new(args, "target", json_string(path));
+	}
+	return 0;
+}
+
+/* Builds the request's args from the operands; 0 or an exit status. */
+static int build_args(const char *cmd, int argc, char **argv, json_t *args)
+{
+	char path[PATH_MAX * 2];
+
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "online") || !strcmp(cmd, "offline"))
+		return target_arg(cmd, argc, argv, args);
+	if (!strcmp(cmd, "events")) {
+		if (argc > 0) {
+			fprintf(stderr, "ofsync: events takes no operand\n");
+			return OFSYNC_EXIT_USAGE;
+		}
+		return 0;
+	}
+	if (!strcmp(cmd, "info")) {
+		json_t *paths = json_array();
+		if (argc == 0) {
+			fprintf(stderr, "ofsync: info needs at least one PATH\n");
+			json_decref(paths);
+			return OFSYNC_EXIT_USAGE;
+		}
+		json_object_set_new(args, "paths", paths);
+		for (int i = 0; i < argc; i++) {
+			if (absolute(argv[i], path, sizeof(path)) < 0) {
+				fprintf(stderr, "ofsync: %s: path too long\n", argv[i]);
+				return OFSYNC_EXIT_USAGE;
+			}
+			json_array_append_new(paths, json_string(path));
+		}
+		return 0;
+	}
+	fprintf(stderr, "ofsync: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return OFSYNC_EXIT_USAGE;
+}
+
+/* Prints one event: its JSON line, or "Name key=value ...". */
+static void print_event(const struct proto_reply *ev)
+{
+	const char *key;
+	json_t *v;
+
+	if (json_out) {
+		json_t *o = json_pack("{s:s, s:O}", "event", ev->event, "data", ev->body);
+		json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+		json_decref(o);
+	} else {
+		printf("%s", ev->event);
+		json_object_foreach(ev->body, key, v)
+		{
+			char *val = json_is_string(v) ?
+					    strdup(json_string_value(v)) :
+					    json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT);
+			printf(" %s=%s", key, val ? val : "?");
+			free(val);
+		}
+	}
+	putchar('\n');
+	fflush(stdout);
+}
+
+/* events: prints published events until the daemon goes away. */
+static int follow_events(struct ipc_conn *c)
+{
+	struct proto_reply ev;
+	char err[512];
+
+	for (;;) {
+		int rc = ipc_read(c, -1, &ev, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "ofsync: %s\n", err);
+			return OFSYNC_EXIT_NO_DAEMON;
+		}
+		if (ev.event[0])
+			print_event(&ev);
+		proto_reply_release(&ev);
+	}
+}
+
+static void print_state(json_t *res)
+{
+	printf("%s: %s", jstr(res, "unc"), jstr(res, "state"));
+	if (*jstr(res, "reason"))
+		printf(" (%s)", jstr(res, "reason"));
+	putchar('\n');
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {{"socket", required_argument, NULL, 's'},
@@ -165,11 +276,12 @@ int main(int argc, char **argv)
 						 {"help", no_argument, NULL, 'h'},
 						 {"version", no_argument, NULL, 'V'},
 						 {NULL, 0, NULL, 0}};
-	char sock[PATH_MAX], err[512], path[PATH_MAX * 2];
+	char sock[PATH_MAX], err[512];
 	struct proto_reply rep;
+	struct ipc_conn *conn;
 	json_t *args;
 	const char *cmd;
-	int opt, fd, rc, status = OFSYNC_EXIT_OK;
+	int opt, rc, status = OFSYNC_EXIT_OK;
 
 	default_socket_path(sock, sizeof(sock));
 	while ((opt = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
@@ -198,57 +310,24 @@ int main(int argc, char **argv)
 	}
 	cmd = argv[optind++];
 	args = json_object();
-	if (!strcmp(cmd, "status")) {
-		if (argc - optind > 1) {
-			fprintf(stderr, "ofsync: status takes at most one SHARE or PATH\n");
-			json_decref(args);
-			return OFSYNC_EXIT_USAGE;
-		}
-		if (optind < argc) {
-			if (absolute(argv[optind], path, sizeof(path)) < 0) {
-				fprintf(stderr, "ofsync: %s: path too long\n", argv[optind]);
-				json_decref(args);
-				return OFSYNC_EXIT_USAGE;
-			}
-			json_object_set_new(args, "target", json_string(path));
-		}
-	} else if (!strcmp(cmd, "info")) {
-		json_t *paths = json_array();
-		if (optind >= argc) {
-			fprintf(stderr, "ofsync: info needs at least one PATH\n");
-			json_decref(paths);
-			json_decref(args);
-			return OFSYNC_EXIT_USAGE;
-		}
-		for (; optind < argc; optind++) {
-			if (absolute(argv[optind], path, sizeof(path)) < 0) {
-				fprintf(stderr, "ofsync: %s: path too long\n", argv[optind]);
-				json_decref(paths);
-				json_decref(args);
-				return OFSYNC_EXIT_USAGE;
-			}
-			json_array_append_new(paths, json_string(path));
-		}
-		json_object_set_new(args, "paths", paths);
-	} else {
-		fprintf(stderr, "ofsync: unknown command '%s'\n", cmd);
-		usage(stderr);
+	rc = build_args(cmd, argc - optind, argv + optind, args);
+	if (rc != 0) {
 		json_decref(args);
-		return OFSYNC_EXIT_USAGE;
+		return rc;
 	}
 
-	fd = ipc_connect(sock);
-	if (fd < 0) {
+	rc = ipc_open(sock, &conn);
+	if (rc < 0) {
 		fprintf(stderr, "ofsync: no daemon answers on %s (%s); is ofsyncd running?\n", sock,
-			strerror(-fd));
+			strerror(-rc));
 		json_decref(args);
 		return OFSYNC_EXIT_NO_DAEMON;
 	}
-	rc = ipc_call(fd, cmd, args, CALL_TIMEOUT_MS, &rep, err, sizeof(err));
-	close(fd);
+	rc = ipc_call(conn, cmd, args, CALL_TIMEOUT_MS, &rep, err, sizeof(err));
 	json_decref(args);
 	if (rc < 0) {
 		fprintf(stderr, "ofsync: %s\n", err);
+		ipc_close(conn);
 		return rc == -ECONNRESET || rc == -ETIMEDOUT ? OFSYNC_EXIT_NO_DAEMON :
 							       OFSYNC_EXIT_FAILED;
 	}
@@ -257,6 +336,11 @@ int main(int argc, char **argv)
 		status = rep.err == ENOENT ? OFSYNC_EXIT_ITEMS : OFSYNC_EXIT_FAILED;
 		if (rep.err == EINVAL)
 			status = OFSYNC_EXIT_USAGE;
+	} else if (!strcmp(cmd, "events")) {
+		proto_reply_release(&rep);
+		status = follow_events(conn);
+		ipc_close(conn);
+		return status;
 	} else if (json_out) {
 		json_dumpf(rep.body, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		putchar('\n');
@@ -269,9 +353,15 @@ int main(int argc, char **argv)
 		}
 	} else if (!strcmp(cmd, "status")) {
 		print_status(rep.body);
-	} else if (print_info(rep.body) > 0) {
-		status = OFSYNC_EXIT_ITEMS;
+	} else if (!strcmp(cmd, "info")) {
+		if (print_info(rep.body) > 0)
+			status = OFSYNC_EXIT_ITEMS;
+	} else {
+		print_state(rep.body);
 	}
+	if (rep.ok && !strcmp(cmd, "online") && strcmp(jstr(rep.body, "state"), "online"))
+		status = OFSYNC_EXIT_FAILED; /* the server is still unreachable */
 	proto_reply_release(&rep);
+	ipc_close(conn);
 	return status;
 }

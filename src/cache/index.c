@@ -706,3 +706,46 @@ out:
 	pthread_mutex_unlock(&ix->lock);
 	return rc;
 }
+
+int index_dirty_ids(struct index *ix, uint64_t share, uint64_t **ids, size_t *n)
+{
+	static const char sql[] = "SELECT id FROM items WHERE share = ?1 AND parent != 0 AND "
+				  "(gen != synced_gen OR (flags & 3) != 0) ORDER BY id";
+	sqlite3_stmt *st;
+	uint64_t *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc;
+
+	pthread_mutex_lock(&ix->lock);
+	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(ix, "dirty ids");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)share);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			size_t ncap = cap ? cap * 2 : 64;
+			uint64_t *nv = realloc(v, ncap * sizeof(*nv));
+			if (!nv) {
+				rc = -ENOMEM;
+				break;
+			}
+			v = nv;
+			cap = ncap;
+		}
+		v[cnt++] = (uint64_t)sqlite3_column_int64(st, 0);
+	}
+	sqlite3_finalize(st);
+	if (rc == SQLITE_DONE) {
+		*ids = v;
+		*n = cnt;
+		v = NULL;
+		rc = 0;
+	} else if (rc > 0) {
+		rc = db_err(ix, "dirty ids");
+	}
+out:
+	pthread_mutex_unlock(&ix->lock);
+	free(v);
+	return rc;
+}

@@ -122,6 +122,12 @@ int index_path(struct index *ix, uint64_t id, char *buf, size_t len);
 /* Number of items at or below id with local changes not on the server. */
 int index_tree_dirty(struct index *ix, uint64_t id, uint64_t *count);
 
+/*
+ * The ids of the share's items with local changes (files and directories),
+ * parents before children (by depth, then id).  *ids is malloc'd.  0 or -errno.
+ */
+int index_dirty_ids(struct index *ix, uint64_t share, uint64_t **ids, size_t *n);
+
 /* Aggregates for `ofsync status`.  0 or -EIO. */
 int index_stats(struct index *ix, uint64_t share, struct index_stats *st);
 

@@ -187,6 +187,8 @@ static int revalidate(struct fs *fs, struct node *n)
 	if (rc < 0)
 		return rc;
 	rc = smb_stat(fs->s, path, &st);
+	if (smb_is_conn_error(rc))
+		return 0; /* offline: what the cache has is the answer */
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&n->lock);
@@ -219,8 +221,12 @@ static int find_child(struct fs *fs, struct node *dir, const char *name, uint64_
 		*id = 0;
 		return 0;
 	}
-	if (!dir_is_fresh(fs, dir))
-		return sync_refresh_name(fs->c, fs->s, dir, name, id);
+	if (!dir_is_fresh(fs, dir)) {
+		rc = sync_refresh_name(fs->c, fs->s, dir, name, id);
+		if (!smb_is_conn_error(rc))
+			return rc;
+		/* offline: the index is the answer */
+	}
 	rc = index_lookup(cache_index(fs->c), dir->id, name, &it);
 	if (rc == -ENOENT) {
 		*id = 0;
@@ -392,8 +398,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	if (!dir_is_fresh(fs, n)) {
 		rc = sync_refresh_dir(fs->c, fs->s, n);
-		if (rc < 0)
-			goto err_put;
+		if (rc < 0 && !smb_is_conn_error(rc))
+			goto err_put; /* offline: list what the index has */
 	}
 	d = calloc(1, sizeof(*d));
 	if (!d) {
@@ -794,6 +800,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (rc < 0) {
 		if (rc == -EAGAIN)
 			rc = -EIO;
+		else if (smb_is_conn_error(rc))
+			rc = -SMB_OFFLINE_ERRNO; /* not cached, and no server: one errno */
 		fuse_reply_err(req, -rc);
 		return;
 	}
@@ -881,7 +889,8 @@ static int push(struct fs *fs, struct node *n)
 {
 	int rc = sync_push_file(fs->c, fs->s, n);
 
-	if (rc == -ESTALE || rc == -EAGAIN)
+	/* Offline, a conflict, or written again meanwhile: the data is safe here. */
+	if (rc == -ESTALE || rc == -EAGAIN || smb_is_conn_error(rc))
 		return 0;
 	if (rc < 0)
 		log_warn("upload of item %llu failed: %s", (unsigned long long)n->id,
@@ -1234,7 +1243,7 @@ static void op_statfs(fuse_req_t req, fuse_ino_t ino)
 	int rc;
 
 	rc = smb_statvfs(fs->s, &sv);
-	if (rc < 0 && statvfs(fs->mountpoint, &sv) < 0) {
+	if (rc < 0 && statvfs(fs->conf.cache_dir, &sv) < 0) {
 		fuse_reply_err(req, -rc);
 		return;
 	}

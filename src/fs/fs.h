@@ -19,6 +19,7 @@ struct fs_conf {
 	uint64_t share;	       /* shares.id */
 	uint64_t root;	       /* row id of the share root */
 	double attr_timeout;   /* seconds the kernel and we trust attributes and names */
+	const char *cache_dir; /* for statfs while offline */
 	const char *fsname;    /* shown in /proc/mounts */
 	const char *fuse_opts; /* pass-through options, comma-joined, may be "" */
 	int debug;	       /* FUSE debug output */

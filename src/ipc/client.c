@@ -12,10 +12,19 @@
 
 #include "util/util.h"
 
-int ipc_connect(const char *path)
+struct ipc_conn {
+	int fd;
+	int64_t next_id; /* id of the next request */
+	char *buf;	 /* bytes received and not yet returned */
+	size_t len;
+	size_t cap;
+};
+
+int ipc_open(const char *path, struct ipc_conn **out)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	int fd;
+	struct ipc_conn *c;
+	int fd, rc;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
@@ -24,11 +33,28 @@ int ipc_connect(const char *path)
 	if (fd < 0)
 		return -errno;
 	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int err = -errno;
+		rc = -errno;
 		close(fd);
-		return err;
+		return rc;
 	}
-	return fd;
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		close(fd);
+		return -ENOMEM;
+	}
+	c->fd = fd;
+	c->next_id = 1;
+	*out = c;
+	return 0;
+}
+
+void ipc_close(struct ipc_conn *c)
+{
+	if (!c)
+		return;
+	close(c->fd);
+	free(c->buf);
+	free(c);
 }
 
 static int send_all(int fd, const char *buf, size_t len)
@@ -46,82 +72,85 @@ static int send_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-int ipc_call(int fd, const char *cmd, json_t *args, int timeout_ms, struct proto_reply *rep,
-	     char *err, size_t errlen)
+int ipc_read(struct ipc_conn *c, int timeout_ms, struct proto_reply *rep, char *err, size_t errlen)
 {
-	static int64_t next_id = 1;
-	int64_t id = next_id++;
 	int64_t deadline = mono_ns() + (int64_t)timeout_ms * 1000000;
-	size_t len = 0, cap = 4096;
-	char *line, *buf;
+
+	for (;;) {
+		char *nl = c->len ? memchr(c->buf, '\n', c->len) : NULL;
+		if (nl) {
+			size_t ll = (size_t)(nl - c->buf);
+			int rc = proto_reply_decode(c->buf, ll, rep, err, errlen);
+			memmove(c->buf, nl + 1, c->len - ll - 1);
+			c->len -= ll + 1;
+			return rc;
+		}
+		int wait = -1;
+		if (timeout_ms >= 0) {
+			int64_t left = (deadline - mono_ns()) / 1000000;
+			if (left <= 0) {
+				snprintf(err, errlen, "the daemon did not answer in %d ms",
+					 timeout_ms);
+				return -ETIMEDOUT;
+			}
+			wait = (int)left;
+		}
+		struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+		int rc = poll(&pfd, 1, wait);
+		if (rc <= 0) {
+			if (rc < 0 && errno != EINTR)
+				return -errno;
+			continue;
+		}
+		if (c->len == c->cap) {
+			/* A line may be PROTO_LINE_MAX bytes plus its '\n'. */
+			size_t ncap = c->cap ? c->cap * 2 : 4096;
+			if (ncap > PROTO_LINE_MAX + 1)
+				ncap = PROTO_LINE_MAX + 1;
+			if (ncap == c->cap) {
+				snprintf(err, errlen, "line longer than %d bytes", PROTO_LINE_MAX);
+				return -EPROTO;
+			}
+			char *nb = realloc(c->buf, ncap);
+			if (!nb)
+				return -ENOMEM;
+			c->buf = nb;
+			c->cap = ncap;
+		}
+		ssize_t n = recv(c->fd, c->buf + c->len, c->cap - c->len, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(err, errlen, "the daemon closed the connection");
+			return -ECONNRESET;
+		}
+		c->len += (size_t)n;
+	}
+}
+
+int ipc_call(struct ipc_conn *c, const char *cmd, json_t *args, int timeout_ms,
+	     struct proto_reply *rep, char *err, size_t errlen)
+{
+	int64_t id = c->next_id++;
+	char *line;
 	int rc;
 
 	line = proto_request_encode(id, cmd, args);
 	if (!line)
 		return -ENOMEM;
-	rc = send_all(fd, line, strlen(line));
+	rc = send_all(c->fd, line, strlen(line));
 	free(line);
 	if (rc < 0) {
 		snprintf(err, errlen, "cannot send to the daemon: %s", strerror(-rc));
 		return rc;
 	}
-	buf = malloc(cap);
-	if (!buf)
-		return -ENOMEM;
 	for (;;) {
-		char *nl = memchr(buf, '\n', len);
-		if (nl) {
-			size_t ll = (size_t)(nl - buf);
-			rc = proto_reply_decode(buf, ll, rep, err, errlen);
-			memmove(buf, nl + 1, len - ll - 1);
-			len -= ll + 1;
-			if (rc < 0)
-				break;
-			/* An error with id -1 answers a request the daemon could not read: ours. */
-			if (rep->event[0] || (rep->id != id && !(rep->id == -1 && !rep->ok))) {
-				proto_reply_release(rep); /* an event, or not ours */
-				continue;
-			}
-			break;
-		}
-		int64_t left = (deadline - mono_ns()) / 1000000;
-		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		if (left <= 0) {
-			snprintf(err, errlen, "the daemon did not answer in %d ms", timeout_ms);
-			rc = -ETIMEDOUT;
-			break;
-		}
-		rc = poll(&pfd, 1, (int)left);
-		if (rc < 0 && errno == EINTR)
-			continue;
-		if (rc <= 0)
-			continue;
-		if (len == cap) {
-			/* A line may be PROTO_LINE_MAX bytes plus its '\n'. */
-			size_t ncap = cap * 2 > PROTO_LINE_MAX + 1 ? PROTO_LINE_MAX + 1 : cap * 2;
-			if (ncap == cap) {
-				snprintf(err, errlen, "reply longer than %d bytes", PROTO_LINE_MAX);
-				rc = -EPROTO;
-				break;
-			}
-			char *nb = realloc(buf, ncap);
-			if (!nb) {
-				rc = -ENOMEM;
-				break;
-			}
-			buf = nb;
-			cap = ncap;
-		}
-		ssize_t n = recv(fd, buf + len, cap - len, 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(err, errlen, "the daemon closed the connection");
-			rc = -ECONNRESET;
-			break;
-		}
-		len += (size_t)n;
+		rc = ipc_read(c, timeout_ms, rep, err, errlen);
+		if (rc < 0)
+			return rc;
+		/* An error with id -1 answers a request the daemon could not read: ours. */
+		if (!rep->event[0] && (rep->id == id || (rep->id == -1 && !rep->ok)))
+			return 0;
+		proto_reply_release(rep); /* an event, or not ours */
 	}
-	free(buf);
-	return rc;
 }

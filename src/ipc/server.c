@@ -29,17 +29,26 @@
 #define MAX_CLIENTS 64
 
 struct client {
-	int fd;	   /* -1 when the slot is free */
-	char *buf; /* bytes received, not yet a whole line */
+	int fd;	    /* -1 when the slot is free */
+	int events; /* subscribed to events */
+	char *buf;  /* bytes received, not yet a whole line */
 	size_t len;
 	size_t cap;
 };
 
+struct evline {
+	struct evline *next;
+	char *line;
+};
+
 struct ipc_server {
-	char *path;	   /* constant */
-	int lfd;	   /* listening socket */
-	int wake[2];	   /* pipe: a byte on wake[1] stops the loop */
-	ipc_handler_fn fn; /* constant */
+	char *path;		/* constant */
+	int lfd;		/* listening socket */
+	int wake[2];		/* pipe: a byte on wake[1] stops the loop */
+	int evpipe[2];		/* pipe: a byte on evpipe[1] says events are queued */
+	pthread_mutex_t evlock; /* protects evq */
+	struct evline *evq;	/* events to send, oldest first */
+	ipc_handler_fn fn;	/* constant */
 	void *arg;
 	pthread_t thread;
 	int started;		       /* the thread runs */
@@ -50,6 +59,7 @@ static void client_close(struct client *c)
 {
 	close(c->fd);
 	c->fd = -1;
+	c->events = 0;
 	free(c->buf);
 	c->buf = NULL;
 	c->len = c->cap = 0;
@@ -75,8 +85,9 @@ static void send_line(int fd, char *line)
 	free(line);
 }
 
-static void handle_line(struct ipc_server *srv, int fd, const char *line, size_t len)
+static void handle_line(struct ipc_server *srv, struct client *c, const char *line, size_t len)
 {
+	int fd = c->fd;
 	struct proto_request req;
 	char msg[512] = "";
 	json_t *result = NULL;
@@ -87,7 +98,13 @@ static void handle_line(struct ipc_server *srv, int fd, const char *line, size_t
 		send_line(fd, proto_reply_error(req.id, -rc, msg));
 		return;
 	}
-	rc = srv->fn(srv->arg, req.cmd, req.args, &result, msg, sizeof(msg));
+	if (!strcmp(req.cmd, "events")) {
+		c->events = 1;
+		result = json_pack("{s:b}", "subscribed", 1);
+		rc = 0;
+	} else {
+		rc = srv->fn(srv->arg, req.cmd, req.args, &result, msg, sizeof(msg));
+	}
 	if (rc < 0)
 		send_line(fd, proto_reply_error(req.id, -rc, msg[0] ? msg : strerror(-rc)));
 	else
@@ -125,7 +142,7 @@ static int client_read(struct ipc_server *srv, struct client *c)
 	c->len += (size_t)n;
 	while ((nl = memchr(c->buf, '\n', c->len))) {
 		size_t ll = (size_t)(nl - c->buf);
-		handle_line(srv, c->fd, c->buf, ll);
+		handle_line(srv, c, c->buf, ll);
 		memmove(c->buf, nl + 1, c->len - ll - 1);
 		c->len -= ll + 1;
 	}
@@ -156,16 +173,68 @@ static void accept_client(struct ipc_server *srv)
 	close(fd);
 }
 
+/* Sends the queued events to the subscribers (on the server thread). */
+static void send_events(struct ipc_server *srv)
+{
+	struct evline *q, *next;
+	char drain[64];
+
+	while (read(srv->evpipe[0], drain, sizeof(drain)) == sizeof(drain))
+		;
+	pthread_mutex_lock(&srv->evlock);
+	q = srv->evq;
+	srv->evq = NULL;
+	pthread_mutex_unlock(&srv->evlock);
+	for (; q; q = next) {
+		next = q->next;
+		size_t len = strlen(q->line);
+		for (int i = 0; i < MAX_CLIENTS; i++) {
+			struct client *c = &srv->cl[i];
+			if (c->fd < 0 || !c->events)
+				continue;
+			ssize_t w = send(c->fd, q->line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (w != (ssize_t)len) /* gone, or not reading: drop it */
+				client_close(c);
+		}
+		free(q->line);
+		free(q);
+	}
+}
+
+void ipc_server_publish(struct ipc_server *srv, const char *event, json_t *data)
+{
+	struct evline *e, **pp;
+
+	if (!srv)
+		return;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return;
+	e->line = proto_event_encode(event, data);
+	if (!e->line) {
+		free(e);
+		return;
+	}
+	pthread_mutex_lock(&srv->evlock);
+	for (pp = &srv->evq; *pp; pp = &(*pp)->next)
+		;
+	*pp = e;
+	pthread_mutex_unlock(&srv->evlock);
+	if (write(srv->evpipe[1], "e", 1) < 0 && errno != EAGAIN)
+		log_warn("control socket: cannot queue an event");
+}
+
 static void *server_main(void *arg)
 {
 	struct ipc_server *srv = arg;
-	struct pollfd pfd[MAX_CLIENTS + 2];
-	int map[MAX_CLIENTS + 2];
+	struct pollfd pfd[MAX_CLIENTS + 3];
+	int map[MAX_CLIENTS + 3];
 
 	for (;;) {
 		int n = 0;
 		pfd[n++] = (struct pollfd){.fd = srv->wake[0], .events = POLLIN};
 		pfd[n++] = (struct pollfd){.fd = srv->lfd, .events = POLLIN};
+		pfd[n++] = (struct pollfd){.fd = srv->evpipe[0], .events = POLLIN};
 		for (int i = 0; i < MAX_CLIENTS; i++) {
 			if (srv->cl[i].fd >= 0) {
 				map[n] = i;
@@ -180,9 +249,11 @@ static void *server_main(void *arg)
 		}
 		if (pfd[0].revents)
 			break;
+		if (pfd[2].revents & POLLIN)
+			send_events(srv);
 		if (pfd[1].revents & POLLIN)
 			accept_client(srv);
-		for (int k = 2; k < n; k++)
+		for (int k = 3; k < n; k++)
 			if (pfd[k].revents && client_read(srv, &srv->cl[map[k]]) < 0)
 				client_close(&srv->cl[map[k]]);
 	}
@@ -235,9 +306,12 @@ int ipc_server_new(const char *path, ipc_handler_fn fn, void *arg, struct ipc_se
 	srv->fn = fn;
 	srv->arg = arg;
 	srv->wake[0] = srv->wake[1] = -1;
+	srv->evpipe[0] = srv->evpipe[1] = -1;
+	pthread_mutex_init(&srv->evlock, NULL);
 	srv->path = strdup(path);
 	srv->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (!srv->path || srv->lfd < 0 || pipe2(srv->wake, O_CLOEXEC) < 0) {
+	if (!srv->path || srv->lfd < 0 || pipe2(srv->wake, O_CLOEXEC) < 0 ||
+	    pipe2(srv->evpipe, O_CLOEXEC | O_NONBLOCK) < 0) {
 		rc = -errno;
 		goto err_free;
 	}
@@ -263,6 +337,11 @@ err_free:
 		close(srv->wake[0]);
 		close(srv->wake[1]);
 	}
+	if (srv->evpipe[0] >= 0) {
+		close(srv->evpipe[0]);
+		close(srv->evpipe[1]);
+	}
+	pthread_mutex_destroy(&srv->evlock);
 	free(srv->path);
 	free(srv);
 	return rc ? rc : -EIO;
@@ -298,6 +377,15 @@ void ipc_server_stop(struct ipc_server *srv)
 	close(srv->lfd);
 	close(srv->wake[0]);
 	close(srv->wake[1]);
+	close(srv->evpipe[0]);
+	close(srv->evpipe[1]);
+	while (srv->evq) {
+		struct evline *e = srv->evq;
+		srv->evq = e->next;
+		free(e->line);
+		free(e);
+	}
+	pthread_mutex_destroy(&srv->evlock);
 	unlink(srv->path);
 	free(srv->path);
 	free(srv);

@@ -28,6 +28,14 @@ struct ipc_server;
 int ipc_server_new(const char *path, ipc_handler_fn fn, void *arg, struct ipc_server **out);
 /* Starts the serving thread.  0 or a negative errno. */
 int ipc_server_start(struct ipc_server *srv);
+/*
+ * Publishes an event to every connection that subscribed with the "events"
+ * command (handled here: it answers {"subscribed":true} and the connection
+ * then receives event lines).  Any thread may call it; data is borrowed.  A
+ * subscriber whose socket is full is dropped rather than waited for.
+ */
+void ipc_server_publish(struct ipc_server *srv, const char *event, json_t *data);
+
 /* Stops the thread if started, closes every connection and removes the socket file. */
 void ipc_server_stop(struct ipc_server *srv);
 

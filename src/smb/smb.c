@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/util.h"
 
 #define URL_MAX 8192
 
@@ -25,15 +26,22 @@
 static pthread_mutex_t smb_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct smb {
-	SMBCCTX *ctx;	/* protected by smb_lock */
-	char *prefix;	/* "smb://server:port/share/base", encoded; constant */
-	char *user;	/* constant */
-	char *domain;	/* constant */
-	char *password; /* constant; wiped on free */
+	SMBCCTX *ctx;		    /* protected by smb_lock */
+	struct smb_conf conf;	    /* guest, port, timeout; constant */
+	char *prefix;		    /* "smb://server:port/share/base", encoded; constant */
+	char *user;		    /* constant */
+	char *domain;		    /* constant */
+	char *password;		    /* constant; wiped on free */
+	pthread_mutex_t state_lock; /* protects online, forced, since, reason */
+	int online;
+	int forced;
+	int64_t since;
+	char reason[256];
 };
 
 struct smb_file {
 	SMBCFILE *fh; /* protected by smb_lock */
+	SMBCCTX *ctx; /* the context fh belongs to; a probe may replace it */
 };
 
 static void url_encode(char *out, size_t len, const char *in)
@@ -95,6 +103,33 @@ int smb_is_conn_error(int err)
 	}
 }
 
+/* Creates and configures a context for s.  With smb_lock held. */
+static int new_context(struct smb *s, SMBCCTX **out)
+{
+	SMBCCTX *ctx = smbc_new_context();
+
+	if (!ctx)
+		return errno ? -errno : -ENOMEM;
+	smbc_setDebug(ctx, log_get_level() >= LOG_LVL_DEBUG ? 1 : 0);
+	smbc_setOptionDebugToStderr(ctx, 1);
+	smbc_setOptionUserData(ctx, s);
+	smbc_setFunctionAuthDataWithContext(ctx, auth_fn);
+	smbc_setOptionUseKerberos(ctx, 0);
+	smbc_setOptionFallbackAfterKerberos(ctx, 1);
+	smbc_setOptionNoAutoAnonymousLogin(ctx, !s->conf.guest);
+	smbc_setTimeout(ctx, (int)(s->conf.timeout ? s->conf.timeout : 5) * 1000);
+	if (s->conf.port)
+		smbc_setPort(ctx, (uint16_t)s->conf.port);
+	if (!smbc_init_context(ctx)) {
+		int rc = errno ? -errno : -EIO;
+		smbc_free_context(ctx, 1);
+		return rc;
+	}
+	smbc_setOptionProtocols(ctx, "SMB2_10", "SMB3");
+	*out = ctx;
+	return 0;
+}
+
 int smb_new(const struct smb_conf *conf, struct smb **out)
 {
 	char host[512], enc_share[512], enc_base[4096], prefix[URL_MAX];
@@ -104,6 +139,8 @@ int smb_new(const struct smb_conf *conf, struct smb **out)
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	pthread_mutex_init(&s->state_lock, NULL);
+	snprintf(s->reason, sizeof(s->reason), "not yet connected");
 	if (strchr(conf->server, ':'))
 		snprintf(host, sizeof(host), "[%s]", conf->server); /* IPv6 literal */
 	else
@@ -121,33 +158,15 @@ int smb_new(const struct smb_conf *conf, struct smb **out)
 	s->password = strdup(conf->guest || !conf->password ? "" : conf->password);
 	if (!s->prefix || !s->user || !s->password || (conf->domain && !s->domain))
 		goto err_free;
+	s->conf.guest = conf->guest;
+	s->conf.port = conf->port;
+	s->conf.timeout = conf->timeout;
 
 	pthread_mutex_lock(&smb_lock);
-	s->ctx = smbc_new_context();
-	if (!s->ctx) {
-		rc = errno ? -errno : -ENOMEM;
-		pthread_mutex_unlock(&smb_lock);
-		goto err_free;
-	}
-	smbc_setDebug(s->ctx, log_get_level() >= LOG_LVL_DEBUG ? 1 : 0);
-	smbc_setOptionDebugToStderr(s->ctx, 1);
-	smbc_setOptionUserData(s->ctx, s);
-	smbc_setFunctionAuthDataWithContext(s->ctx, auth_fn);
-	smbc_setOptionUseKerberos(s->ctx, 0);
-	smbc_setOptionFallbackAfterKerberos(s->ctx, 1);
-	smbc_setOptionNoAutoAnonymousLogin(s->ctx, !conf->guest);
-	smbc_setTimeout(s->ctx, (int)(conf->timeout ? conf->timeout : 5) * 1000);
-	if (conf->port)
-		smbc_setPort(s->ctx, (uint16_t)conf->port);
-	if (!smbc_init_context(s->ctx)) {
-		rc = errno ? -errno : -EIO;
-		smbc_free_context(s->ctx, 1);
-		s->ctx = NULL;
-		pthread_mutex_unlock(&smb_lock);
-		goto err_free;
-	}
-	smbc_setOptionProtocols(s->ctx, "SMB2_10", "SMB3");
+	rc = new_context(s, &s->ctx);
 	pthread_mutex_unlock(&smb_lock);
+	if (rc < 0)
+		goto err_free;
 	*out = s;
 	return 0;
 
@@ -172,7 +191,107 @@ void smb_free(struct smb *s)
 	free(s->prefix);
 	free(s->user);
 	free(s->domain);
+	pthread_mutex_destroy(&s->state_lock);
 	free(s);
+}
+
+/* errno after a failed libsmbclient call, never 0. */
+static int fail(void)
+{
+	return errno ? -errno : -EIO;
+}
+
+static void set_state(struct smb *s, int online, const char *reason)
+{
+	pthread_mutex_lock(&s->state_lock);
+	if (s->online != online) {
+		s->since = now_ns();
+		if (online)
+			log_info("%s is online", s->prefix);
+		else
+			log_warn("%s is offline: %s", s->prefix, reason);
+	}
+	s->online = online;
+	snprintf(s->reason, sizeof(s->reason), "%s", online ? "" : reason);
+	pthread_mutex_unlock(&s->state_lock);
+}
+
+void smb_get_state(struct smb *s, struct smb_state *st)
+{
+	pthread_mutex_lock(&s->state_lock);
+	st->online = s->online;
+	st->forced = s->forced;
+	st->since = s->since;
+	snprintf(st->reason, sizeof(st->reason), "%s", s->reason);
+	pthread_mutex_unlock(&s->state_lock);
+}
+
+void smb_force(struct smb *s, int forced)
+{
+	pthread_mutex_lock(&s->state_lock);
+	s->forced = forced;
+	pthread_mutex_unlock(&s->state_lock);
+	if (forced)
+		set_state(s, 0, "forced offline");
+}
+
+/* With smb_lock held: may a call go to the server? 0 or -SMB_OFFLINE_ERRNO. */
+static int enter(struct smb *s)
+{
+	int online;
+
+	pthread_mutex_lock(&s->state_lock);
+	online = s->online && !s->forced;
+	pthread_mutex_unlock(&s->state_lock);
+	errno = 0;
+	return online ? 0 : -SMB_OFFLINE_ERRNO;
+}
+
+/* With smb_lock held: a call ended with rc; a connection error goes offline. */
+static int leave(struct smb *s, int rc)
+{
+	char why[200];
+
+	if (rc < 0 && rc != -SMB_OFFLINE_ERRNO && smb_is_conn_error(rc)) {
+		snprintf(why, sizeof(why), "server unreachable: %s", strerror(-rc));
+		set_state(s, 0, why);
+	}
+	return rc;
+}
+
+int smb_probe(struct smb *s)
+{
+	struct stat st;
+	SMBCCTX *ctx;
+	char why[200];
+	int rc, forced;
+
+	pthread_mutex_lock(&s->state_lock);
+	forced = s->forced;
+	pthread_mutex_unlock(&s->state_lock);
+	if (forced)
+		return -SMB_OFFLINE_ERRNO;
+	pthread_mutex_lock(&smb_lock);
+	/* A fresh context: the old one may hold a connection that died. */
+	rc = new_context(s, &ctx);
+	if (rc == 0) {
+		smbc_free_context(s->ctx, 1);
+		s->ctx = ctx;
+		errno = 0;
+		rc = smbc_getFunctionStat(ctx)(ctx, s->prefix, &st) < 0 ? fail() : 0;
+		if (rc == 0 && !S_ISDIR(st.st_mode))
+			rc = -ENOTDIR;
+	}
+	pthread_mutex_unlock(&smb_lock);
+	if (rc == 0) {
+		set_state(s, 1, "");
+	} else {
+		snprintf(why, sizeof(why), "%s: %s",
+			 smb_is_conn_error(rc) ? "server unreachable" : "server refused the share",
+			 strerror(-rc));
+		set_state(s, 0, why);
+	}
+	return rc;
 }
 
 static int64_t ts_to_100ns(const struct timespec *ts)
@@ -189,12 +308,6 @@ static void from_stat(const struct stat *st, struct smb_stat *out)
 	out->mode = st->st_mode & 07777;
 }
 
-/* errno after a failed libsmbclient call, never 0. */
-static int fail(void)
-{
-	return errno ? -errno : -EIO;
-}
-
 int smb_stat(struct smb *s, const char *path, struct smb_stat *out)
 {
 	char url[URL_MAX];
@@ -205,8 +318,10 @@ int smb_stat(struct smb *s, const char *path, struct smb_stat *out)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&smb_lock);
-	errno = 0;
-	rc = smbc_getFunctionStat(s->ctx)(s->ctx, url, &st) < 0 ? fail() : 0;
+	rc = enter(s);
+	if (rc == 0)
+		rc = smbc_getFunctionStat(s->ctx)(s->ctx, url, &st) < 0 ? fail() : 0;
+	rc = leave(s, rc);
 	pthread_mutex_unlock(&smb_lock);
 	if (rc == 0)
 		from_stat(&st, out);
@@ -227,11 +342,13 @@ int smb_list(struct smb *s, const char *path,
 	if (rc < 0)
 		return rc;
 	/*
-	 * fn runs under the lock (it only touches the index, never the
+	 * fn runs under the lock (it only collects entries, never calls the
 	 * network), so that a listing is one uninterrupted walk.
 	 */
 	pthread_mutex_lock(&smb_lock);
-	errno = 0;
+	rc = enter(s);
+	if (rc < 0)
+		goto out;
 	dh = smbc_getFunctionOpendir(s->ctx)(s->ctx, url);
 	if (!dh) {
 		rc = fail();
@@ -253,6 +370,7 @@ int smb_list(struct smb *s, const char *path,
 	}
 	smbc_getFunctionClosedir(s->ctx)(s->ctx, dh);
 out:
+	rc = leave(s, rc);
 	pthread_mutex_unlock(&smb_lock);
 	return rc;
 }
@@ -270,9 +388,13 @@ int smb_open(struct smb *s, const char *path, int flags, mode_t mode, struct smb
 	if (!f)
 		return -ENOMEM;
 	pthread_mutex_lock(&smb_lock);
-	errno = 0;
-	f->fh = smbc_getFunctionOpen(s->ctx)(s->ctx, url, flags, mode);
-	rc = f->fh ? 0 : fail();
+	rc = enter(s);
+	if (rc == 0) {
+		f->fh = smbc_getFunctionOpen(s->ctx)(s->ctx, url, flags, mode);
+		rc = f->fh ? 0 : fail();
+	}
+	f->ctx = s->ctx;
+	rc = leave(s, rc);
 	pthread_mutex_unlock(&smb_lock);
 	if (rc < 0) {
 		free(f);
@@ -282,13 +404,23 @@ int smb_open(struct smb *s, const char *path, int flags, mode_t mode, struct smb
 	return 0;
 }
 
+/* With smb_lock held: may a call on f go on?  Its context may be gone. */
+static int enter_file(struct smb *s, struct smb_file *f)
+{
+	int rc = enter(s);
+
+	return rc == 0 && f->ctx != s->ctx ? -SMB_OFFLINE_ERRNO : rc;
+}
+
 ssize_t smb_pread(struct smb *s, struct smb_file *f, void *buf, size_t len, int64_t off)
 {
 	size_t done = 0;
-	ssize_t rc = 0;
+	int rc;
 
 	pthread_mutex_lock(&smb_lock);
-	errno = 0;
+	rc = enter_file(s, f);
+	if (rc < 0)
+		goto out;
 	if (smbc_getFunctionLseek(s->ctx)(s->ctx, f->fh, off, SEEK_SET) < 0) {
 		rc = fail();
 		goto out;
@@ -305,19 +437,21 @@ ssize_t smb_pread(struct smb *s, struct smb_file *f, void *buf, size_t len, int6
 			break;
 		done += (size_t)n;
 	}
-	rc = (ssize_t)done;
 out:
+	rc = leave(s, rc);
 	pthread_mutex_unlock(&smb_lock);
-	return rc;
+	return rc < 0 ? rc : (ssize_t)done;
 }
 
 int smb_pwrite(struct smb *s, struct smb_file *f, const void *buf, size_t len, int64_t off)
 {
 	size_t done = 0;
-	int rc = 0;
+	int rc;
 
 	pthread_mutex_lock(&smb_lock);
-	errno = 0;
+	rc = enter_file(s, f);
+	if (rc < 0)
+		goto out;
 	if (smbc_getFunctionLseek(s->ctx)(s->ctx, f->fh, off, SEEK_SET) < 0) {
 		rc = fail();
 		goto out;
@@ -333,6 +467,7 @@ int smb_pwrite(struct smb *s, struct smb_file *f, const void *buf, size_t len, i
 		done += (size_t)n;
 	}
 out:
+	rc = leave(s, rc);
 	pthread_mutex_unlock(&smb_lock);
 	return rc;
 }
@@ -343,8 +478,10 @@ int smb_fstat(struct smb *s, struct smb_file *f, struct smb_stat *out)
 	int rc;
 
 	pthread_mutex_lock(&smb_lock);
-	errno = 0;
-	rc = smbc_getFunctionFstat(s->ctx)(s->ctx, f->fh, &st) < 0 ? fail() : 0;
+	rc = enter_file(s, f);
+	if (rc == 0)
+		rc = smbc_getFunctionFstat(s->ctx)(s->ctx, f->fh, &st) < 0 ? fail() : 0;
+	rc = leave(s, rc);
 	pthread_mutex_unlock(&smb_lock);
 	if (rc == 0)
 		from_stat(&st, out);
@@ -353,11 +490,14 @@ int smb_fstat(struct smb *s, struct smb_file *f, struct smb_stat *out)
 
 int smb_close(struct smb *s, struct smb_file *f)
 {
-	int rc;
+	int rc = 0;
 
 	pthread_mutex_lock(&smb_lock);
-	errno = 0;
-	rc = smbc_getFunctionClose(s->ctx)(s->ctx, f->fh) < 0 ? fail() : 0;
+	/* A handle of a context already replaced died with it. */
+	if (f->ctx == s->ctx && enter(s) == 0) {
+		rc = smbc_getFunctionClose(s->ctx)(s->ctx, f->fh) < 0 ? fail() : 0;
+		rc = leave(s, rc);
+	}
 	pthread_mutex_unlock(&smb_lock);
 	free(f);
 	return rc;
@@ -374,8 +514,10 @@ int smb_rename(struct smb *s, const char *from, const char *to)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&smb_lock);
-	errno = 0;
-	rc = smbc_getFunctionRename(s->ctx)(s->ctx, ufrom, s->ctx, uto) < 0 ? fail() : 0;
+	rc = enter(s);
+	if (rc == 0)
+		rc = smbc_getFunctionRename(s->ctx)(s->ctx, ufrom, s->ctx, uto) < 0 ? fail() : 0;
+	rc = leave(s, rc);
 	pthread_mutex_unlock(&smb_lock);
 	return rc;
 }
@@ -392,7 +534,9 @@ static int path_call(struct smb *s, enum path_op op, const char *path, mode_t mo
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&smb_lock);
-	errno = 0;
+	rc = enter(s);
+	if (rc < 0)
+		goto out;
 	switch (op) {
 	case OP_UNLINK:
 		rc = smbc_getFunctionUnlink(s->ctx)(s->ctx, url);
@@ -408,6 +552,8 @@ static int path_call(struct smb *s, enum path_op op, const char *path, mode_t mo
 		break;
 	}
 	rc = rc < 0 ? fail() : 0;
+out:
+	rc = leave(s, rc);
 	pthread_mutex_unlock(&smb_lock);
 	return rc;
 }
@@ -446,8 +592,10 @@ int smb_utimes(struct smb *s, const char *path, int64_t atime_ns, int64_t mtime_
 	tv[1].tv_sec = mtime_ns / 1000000000;
 	tv[1].tv_usec = (mtime_ns % 1000000000) / 1000;
 	pthread_mutex_lock(&smb_lock);
-	errno = 0;
-	rc = smbc_getFunctionUtimes(s->ctx)(s->ctx, url, tv) < 0 ? fail() : 0;
+	rc = enter(s);
+	if (rc == 0)
+		rc = smbc_getFunctionUtimes(s->ctx)(s->ctx, url, tv) < 0 ? fail() : 0;
+	rc = leave(s, rc);
 	pthread_mutex_unlock(&smb_lock);
 	return rc;
 }
@@ -461,8 +609,10 @@ int smb_statvfs(struct smb *s, struct statvfs *out)
 	if (rc < 0)
 		return rc;
 	pthread_mutex_lock(&smb_lock);
-	errno = 0;
-	rc = smbc_getFunctionStatVFS(s->ctx)(s->ctx, url, out) < 0 ? fail() : 0;
+	rc = enter(s);
+	if (rc == 0)
+		rc = smbc_getFunctionStatVFS(s->ctx)(s->ctx, url, out) < 0 ? fail() : 0;
+	rc = leave(s, rc);
 	pthread_mutex_unlock(&smb_lock);
 	return rc;
 }

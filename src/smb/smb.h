@@ -40,11 +40,41 @@ struct smb_stat {
 struct smb;
 struct smb_file;
 
+/*
+ * Creates the client.  It starts offline; smb_probe brings it online.
+ * 0 or a negative errno.
+ */
 int smb_new(const struct smb_conf *conf, struct smb **out);
 void smb_free(struct smb *s);
 
-/* True for errors that mean the server cannot be reached. */
+/*
+ * Connection state.  While offline every call below fails at once with
+ * -EHOSTDOWN, without touching the network (the mount then serves what the
+ * cache has).  A call that fails with a connection error (refused, timed
+ * out, reset, aborted, unreachable) puts the client offline, with the
+ * error as the reason.  Forced offline holds until smb_force(s, 0).
+ */
+#define SMB_OFFLINE_ERRNO EHOSTDOWN
+
+/* True for errors that mean the server cannot be reached (offline included). */
 int smb_is_conn_error(int err);
+
+struct smb_state {
+	int online;	  /* calls go to the server */
+	int forced;	  /* offline because the user said so */
+	int64_t since;	  /* wall ns of the last change of state */
+	char reason[256]; /* why offline; "" when online */
+};
+/* Reads the state; never waits for a call in progress. */
+void smb_get_state(struct smb *s, struct smb_state *st);
+/* Forces offline (forced = 1) or lifts it (0; still offline until a probe). */
+void smb_force(struct smb *s, int forced);
+/*
+ * Tries the server with a fresh connection (a stat of the share's root)
+ * unless forced offline.  Online on success.  Returns 0 when online, else a
+ * negative errno (-EHOSTDOWN when forced).
+ */
+int smb_probe(struct smb *s);
 
 int smb_stat(struct smb *s, const char *path, struct smb_stat *st);
 /*

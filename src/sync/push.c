@@ -191,3 +191,54 @@ err_unlink:
 	smb_unlink(s, tmp);
 	return rc;
 }
+
+int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, struct sync_out_stats *out)
+{
+	uint64_t *ids = NULL;
+	size_t n = 0;
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	rc = index_dirty_ids(cache_index(c), share, &ids, &n);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		struct node *node;
+		int open, type;
+
+		if (cache_node_get(c, ids[i], &node) < 0)
+			continue; /* gone meanwhile */
+		pthread_mutex_lock(&node->lock);
+		open = node->opens > 0;
+		type = node->it.type;
+		pthread_mutex_unlock(&node->lock);
+		if (type != ITEM_FILE) {
+			cache_node_put(c, node, 1);
+			continue;
+		}
+		out->items++;
+		if (open) {
+			out->skipped++;
+			cache_node_put(c, node, 1);
+			continue;
+		}
+		rc = sync_push_file(c, s, node);
+		cache_node_put(c, node, 1);
+		if (rc == 0) {
+			out->pushed++;
+		} else if (rc == -ESTALE) {
+			out->conflicts++;
+		} else if (smb_is_conn_error(rc)) {
+			out->failed++;
+			break;
+		} else {
+			if (!out->failed)
+				log_warn("background upload of item %llu failed: %s",
+					 (unsigned long long)ids[i], strerror(-rc));
+			out->failed++;
+		}
+		rc = 0;
+	}
+	free(ids);
+	return rc;
+}

@@ -68,4 +68,19 @@ int sync_refresh_name(struct cache *c, struct smb *s, struct node *dir, const ch
 int sync_insert_remote(struct cache *c, uint64_t share, uint64_t parent, const char *name,
 		       const struct smb_stat *st, uint64_t *id);
 
+struct sync_out_stats {
+	unsigned items;	    /* dirty items looked at */
+	unsigned pushed;    /* made clean on the server */
+	unsigned conflicts; /* left dirty: the server changed too */
+	unsigned skipped;   /* open through the mount: pushed at close instead */
+	unsigned failed;    /* any other error (the first is logged) */
+};
+
+/*
+ * Pushes every dirty file of the share that is not open through the mount
+ * (the background sync-out after coming back online).  Stops early when the
+ * share goes offline.  Returns 0, or the connection error that stopped it.
+ */
+int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, struct sync_out_stats *out);
+
 #endif
