@@ -1,0 +1,237 @@
+"""Offline operation (issue: keep working with the server gone, lose nothing).
+
+Real smbd stopped by its PID or frozen with SIGSTOP, real FUSE mount, real
+index.  The documented errno for data that is not cached while the share is
+offline is EHOSTDOWN ("Host is down").
+"""
+
+import errno
+import json
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+import harness
+
+MiB = 1 << 20
+OFFLINE_ERRNO = errno.EHOSTDOWN
+
+
+def wait_state(m, want, timeout):
+    """Polls `ofsync status` until the share is in state want; returns the status."""
+    deadline = time.monotonic() + timeout
+    st = m.status()
+    while st["state"] != want and time.monotonic() < deadline:
+        time.sleep(0.1)
+        st = m.status()
+    assert st["state"] == want, st
+    return st
+
+
+def timed(fn, *args):
+    t = time.monotonic()
+    try:
+        return fn(*args), None, time.monotonic() - t
+    except OSError as e:
+        return None, e, time.monotonic() - t
+
+
+class Events:
+    """`ofsync --json events` in the background, collecting event lines."""
+
+    def __init__(self, m):
+        self.lines = []
+        self.p = subprocess.Popen([str(harness.build_dir() / "ofsync"), "--socket",
+                                   str(m.socket), "--json", "events"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        self.t = threading.Thread(target=self._read, daemon=True)
+        self.t.start()
+        time.sleep(0.3)  # subscribed before anything happens
+
+    def _read(self):
+        for line in self.p.stdout:
+            self.lines.append(json.loads(line))
+
+    def wait_for(self, name, timeout):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for e in self.lines:
+                if e["event"] == name:
+                    return e
+            time.sleep(0.1)
+        raise AssertionError(f"no {name} event in {timeout} s; saw {self.lines}")
+
+    def close(self):
+        self.p.terminate()
+        self.p.wait(timeout=5)
+
+
+def test_cached_file_survives_server_stop(smb_server, ofsyncd, make_bytes):
+    """(1) A fully read file reads back byte-identical with smbd stopped;
+    status says offline with a reason; listing the directory still works."""
+    data = make_bytes(6 * MiB + 7, 31)
+    harness.write_file(smb_server.backing / "doc.bin", data)
+    harness.write_file(smb_server.backing / "sub" / "note.txt", b"note")
+    m = ofsyncd.mount(smb_server, extra_opts=["timeout=2", "probe_interval=1"])
+    assert (m.mnt / "doc.bin").read_bytes() == data
+    assert sorted(os.listdir(m.mnt)) == ["doc.bin", "sub"]
+    assert os.listdir(m.mnt / "sub") == ["note.txt"]  # known by name: a ghost
+    smb_server.stop()
+    time.sleep(1.5)  # attributes expire: the next calls ask the server
+    assert (m.mnt / "doc.bin").read_bytes() == data
+    assert sorted(os.listdir(m.mnt)) == ["doc.bin", "sub"]
+    st = wait_state(m, "offline", 5)
+    assert st["reason"], st
+    r, _ = m.cli("status")
+    assert "offline" in r.stdout, r.stdout
+    # A ghost (never read) is listed with its size, and reading it fails at
+    # once with the documented errno, not zeros.
+    assert os.listdir(m.mnt / "sub") == ["note.txt"]
+    assert os.stat(m.mnt / "sub" / "note.txt").st_size == 4
+    _, e, took = timed(lambda: (m.mnt / "sub" / "note.txt").read_bytes())
+    assert e is not None and e.errno == OFFLINE_ERRNO, e
+    assert took < 2, took
+
+
+@pytest.mark.deadline(120)
+def test_frozen_server_calls_are_bounded(smb_server, ofsyncd, make_bytes):
+    """(3) With smbd SIGSTOPped, stat and read of a cached file return within
+    timeout + 2 s, and an uncached read fails with the documented errno
+    within the same bound."""
+    timeout = 3
+    data = make_bytes(3 * MiB, 32)
+    harness.write_file(smb_server.backing / "cached.bin", data)
+    harness.write_file(smb_server.backing / "uncached.bin", make_bytes(3 * MiB, 33))
+    m = ofsyncd.mount(smb_server, extra_opts=[f"timeout={timeout}", "probe_interval=1"])
+    assert (m.mnt / "cached.bin").read_bytes() == data
+    os.stat(m.mnt / "uncached.bin")  # known by name, never read
+    time.sleep(1.2)  # attributes expire
+    smb_server.pause()
+    try:
+        st, e, took = timed(os.stat, m.mnt / "cached.bin")
+        assert e is None and st.st_size == len(data), e
+        assert took < timeout + 2, took
+        got, e, took = timed(lambda: (m.mnt / "cached.bin").read_bytes())
+        assert e is None and got == data, e
+        assert took < timeout + 2, took
+        _, e, took = timed(lambda: (m.mnt / "uncached.bin").read_bytes())
+        assert e is not None and e.errno == OFFLINE_ERRNO, e
+        assert took < timeout + 2, took
+        assert m.status()["state"] == "offline"
+    finally:
+        smb_server.resume()
+    # The prober brings it back.
+    wait_state(m, "online", timeout + 5)
+    assert (m.mnt / "uncached.bin").read_bytes() == make_bytes(3 * MiB, 33)
+
+
+def test_start_offline_over_existing_cache(smb_server, ofsyncd, make_bytes):
+    """(4) Started with the server down, over an existing cache, the cached
+    tree is browsable and readable; the share goes online when the server
+    comes back."""
+    data = make_bytes(2 * MiB, 34)
+    harness.write_file(smb_server.backing / "a" / "b.bin", data)
+    harness.write_file(smb_server.backing / "top.txt", b"top")
+    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"])
+    assert (m.mnt / "a" / "b.bin").read_bytes() == data
+    assert (m.mnt / "top.txt").read_bytes() == b"top"
+    cache, sock, mnt = m.cache_dir, m.socket, m.mnt
+    assert m.stop() == 0
+    smb_server.stop()
+
+    m2 = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"], mnt=mnt,
+                       cache_dir=cache, socket_path=sock)
+    assert m2.status()["state"] == "offline"
+    assert sorted(os.listdir(m2.mnt)) == ["a", "top.txt"]
+    assert os.listdir(m2.mnt / "a") == ["b.bin"]
+    assert (m2.mnt / "a" / "b.bin").read_bytes() == data
+    assert (m2.mnt / "top.txt").read_bytes() == b"top"
+    smb_server.start()
+    wait_state(m2, "online", 10)
+
+
+def test_forced_offline_and_back(shared_smb_server, ofsyncd, make_bytes):
+    """`ofsync offline` forces offline with the server up (uncached data
+    fails at once); `ofsync online` goes back at once.  -o offline starts
+    that way."""
+    harness.write_file(shared_smb_server.backing / "forced.txt", b"forced")
+    harness.write_file(shared_smb_server.backing / "later.txt", b"later")
+    m = ofsyncd.mount(shared_smb_server, extra_opts=["probe_interval=1"])
+    assert (m.mnt / "forced.txt").read_bytes() == b"forced"
+    os.stat(m.mnt / "later.txt")
+    r, _ = m.cli("offline")
+    assert "offline" in r.stdout
+    st = m.status()
+    assert st["state"] == "offline" and st["forced"] is True, st
+    time.sleep(2.5)  # two probe intervals: forced offline does not end by itself
+    assert m.status()["state"] == "offline"
+    assert (m.mnt / "forced.txt").read_bytes() == b"forced"
+    _, e, took = timed(lambda: (m.mnt / "later.txt").read_bytes())
+    assert e is not None and e.errno == OFFLINE_ERRNO and took < 1, (e, took)
+    r, _ = m.cli("online")
+    assert "online" in r.stdout
+    assert m.status()["state"] == "online"
+    assert (m.mnt / "later.txt").read_bytes() == b"later"
+
+    m2 = ofsyncd.mount(shared_smb_server, extra_opts=["offline"])
+    st = m2.status()
+    assert st["state"] == "offline" and st["forced"] is True, st
+
+
+def test_connection_error_keeps_cache(smb_server, ofsyncd, make_bytes):
+    """(7) A connection error during a directory listing and during a read
+    leaves the cached entries and bytes exactly as they were."""
+    data = make_bytes(9 * MiB, 35)
+    harness.write_file(smb_server.backing / "d" / "part.bin", data)
+    harness.write_file(smb_server.backing / "d" / "x.txt", b"x")
+    m = ofsyncd.mount(smb_server, extra_opts=["timeout=2", "probe_interval=60"])
+    with open(m.mnt / "d" / "part.bin", "rb") as f:
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_RANDOM)
+        assert os.pread(f.fileno(), 1000, 0) == data[:1000]
+    before_list = sorted(os.listdir(m.mnt / "d"))
+    before = m.info(m.mnt / "d" / "part.bin")
+    assert before["cached"] == "sparse"
+    smb_server.stop()
+    time.sleep(1.2)
+    # The listing and the uncached read hit the dead server.
+    assert sorted(os.listdir(m.mnt / "d")) == before_list
+    with open(m.mnt / "d" / "part.bin", "rb") as f:
+        with pytest.raises(OSError) as ei:
+            os.pread(f.fileno(), 1000, 8 * MiB)
+        assert ei.value.errno == OFFLINE_ERRNO
+        assert os.pread(f.fileno(), 1000, 0) == data[:1000]
+    after = m.info(m.mnt / "d" / "part.bin")
+    for k in ("cached", "cached_bytes", "size", "dirty", "base", "gen"):
+        assert after[k] == before[k], (k, before, after)
+    assert sorted(os.listdir(m.mnt / "d")) == before_list
+
+
+def test_offline_write_is_pushed_when_back(smb_server, ofsyncd, make_bytes):
+    """A cached file changed offline (write and fsync) is pushed by the
+    background sync when the server returns, between BackgroundSyncBegin
+    and BackgroundSyncEnd events, and the share ends online and clean."""
+    harness.write_file(smb_server.backing / "w.txt", b"old content\n")
+    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"])
+    assert (m.mnt / "w.txt").read_bytes() == b"old content\n"
+    ev = Events(m)
+    try:
+        smb_server.stop()
+        with open(m.mnt / "w.txt", "r+b") as f:
+            f.write(b"NEW")
+            f.flush()
+            os.fsync(f.fileno())
+        assert (m.mnt / "w.txt").read_bytes() == b"NEW content\n"
+        assert m.info(m.mnt / "w.txt")["dirty"] is True
+        assert m.status()["dirty_items"] == 1
+        smb_server.start()
+        ev.wait_for("BackgroundSyncBegin", 10)
+        end = ev.wait_for("BackgroundSyncEnd", 10)
+        assert end["data"]["pushed"] == 1, end
+    finally:
+        ev.close()
+    assert (smb_server.backing / "w.txt").read_bytes() == b"NEW content\n"
+    st = m.status()
+    assert st["state"] == "online" and st["dirty_items"] == 0, st
