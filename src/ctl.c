@@ -177,14 +177,17 @@ static int cmd_status(struct mount *m, json_t *args, json_t **result, char *msg,
 	shares = json_array();
 	json_array_append_new(
 		shares,
-		json_pack("{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			  "unc", m->opts->unc_text, "mountpoint", m->opts->mountpoint, "state",
-			  ss.online ? "online" : "offline", "reason", ss.reason, "forced",
-			  ss.forced, "items", (json_int_t)st.items, "files", (json_int_t)st.files,
-			  "cached_bytes", (json_int_t)st.cached_bytes, "dirty_items",
-			  (json_int_t)st.dirty_items, "dirty_bytes", (json_int_t)st.dirty_bytes,
-			  "sparse_items", (json_int_t)st.sparse_items, "full_items",
-			  (json_int_t)st.full_items, "chunk_size", (json_int_t)CACHE_CHUNK));
+		json_pack(
+			"{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			"unc", m->opts->unc_text, "mountpoint", m->opts->mountpoint, "state",
+			ss.online ? "online" : "offline", "reason", ss.reason, "forced", ss.forced,
+			"items", (json_int_t)st.items, "files", (json_int_t)st.files,
+			"cached_bytes", (json_int_t)st.cached_bytes, "dirty_items",
+			(json_int_t)st.dirty_items, "dirty_bytes", (json_int_t)st.dirty_bytes,
+			"sparse_items", (json_int_t)st.sparse_items, "full_items",
+			(json_int_t)st.full_items, "conflicts", (json_int_t)st.conflicts,
+			"pending_ops", (json_int_t)st.pending_ops, "chunk_size",
+			(json_int_t)CACHE_CHUNK));
 	*result = json_pack("{s:o}", "shares", shares);
 	return 0;
 }
@@ -202,6 +205,34 @@ static int check_target(struct mount *m, json_t *args, char *msg, size_t len)
 		return -EINVAL;
 	}
 	return resolve(m, json_string_value(target), &id, msg, len);
+}
+
+static int conflict_json(void *arg, uint64_t item, const char *path, const char *state,
+			 const char *detail, int64_t when)
+{
+	json_array_append_new(arg, json_pack("{s:I, s:s, s:s, s:s, s:I}", "item", (json_int_t)item,
+					     "path", path, "state", state, "detail", detail, "time",
+					     (json_int_t)(when / 1000000000)));
+	return 0;
+}
+
+/* conflicts: the conflict store of the share. */
+static int cmd_conflicts(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
+{
+	json_t *list;
+	int rc = check_target(m, args, msg, len);
+
+	if (rc < 0)
+		return rc;
+	list = json_array();
+	rc = index_conflicts(cache_index(m->cache), m->share, conflict_json, list);
+	if (rc < 0) {
+		json_decref(list);
+		snprintf(msg, len, "cannot read the conflict store");
+		return rc;
+	}
+	*result = json_pack("{s:s, s:o}", "unc", m->opts->unc_text, "conflicts", list);
+	return 0;
 }
 
 /* offline: forced offline until `online`. */
@@ -245,6 +276,8 @@ int ctl_handle(void *arg, const char *cmd, json_t *args, json_t **result, char *
 		return cmd_status(m, args, result, msg, msglen);
 	if (!strcmp(cmd, "info"))
 		return cmd_info(m, args, result, msg, msglen);
+	if (!strcmp(cmd, "conflicts"))
+		return cmd_conflicts(m, args, result, msg, msglen);
 	if (!strcmp(cmd, "online"))
 		return cmd_online(m, args, result, msg, msglen);
 	if (!strcmp(cmd, "offline"))

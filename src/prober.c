@@ -16,7 +16,7 @@
 #include "util/util.h"
 
 struct prober {
-	struct mount *m;      /* constant */
+	struct mount *m; /* constant */
 	pthread_t thread;
 	pthread_mutex_t lock; /* protects stopping, kicked */
 	pthread_cond_t cond;  /* signalled by kick and stop */
@@ -28,7 +28,8 @@ static int has_dirty(struct mount *m)
 {
 	struct index_stats st;
 
-	return index_stats(cache_index(m->cache), m->share, &st) == 0 && st.dirty_items > 0;
+	return index_stats(cache_index(m->cache), m->share, &st) == 0 &&
+	       (st.dirty_items > 0 || st.pending_ops > 0);
 }
 
 /* One background sync-out, framed by its events. */
@@ -43,15 +44,16 @@ static void background_sync(struct mount *m)
 	ipc_server_publish(m->srv, "BackgroundSyncBegin", ev);
 	json_decref(ev);
 	rc = sync_out_dirty(m->cache, m->smb, m->share, &st);
-	ev = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:s}", "share", m->opts->unc_text, "items",
-		       st.items, "pushed", st.pushed, "conflicts", st.conflicts, "skipped",
-		       st.skipped, "failed", st.failed, "result", rc < 0 ? strerror(-rc) : "ok");
+	ev = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s}", "share", m->opts->unc_text,
+		       "ops", st.ops, "items", st.items, "pushed", st.pushed, "conflicts",
+		       st.conflicts, "skipped", st.skipped, "failed", st.failed, "result",
+		       rc < 0 ? strerror(-rc) : "ok");
 	ipc_server_publish(m->srv, "BackgroundSyncEnd", ev);
 	json_decref(ev);
-	log_info("background sync of %s: %u items, %u pushed, %u conflicts, %u skipped, %u failed, "
-		 "%.1f s",
-		 m->opts->unc_text, st.items, st.pushed, st.conflicts, st.skipped, st.failed,
-		 (double)(mono_ns() - t0) / 1e9);
+	log_info("background sync of %s: %u changes replayed, %u items, %u pushed, %u conflicts, "
+		 "%u skipped, %u failed, %.1f s",
+		 m->opts->unc_text, st.ops, st.items, st.pushed, st.conflicts, st.skipped,
+		 st.failed, (double)(mono_ns() - t0) / 1e9);
 }
 
 static void *prober_main(void *arg)

@@ -36,6 +36,7 @@ static void usage(FILE *f)
 		   "  info PATH...          an item's type, size, cache state and remote base\n"
 		   "  offline [SHARE]       force the share offline (serve the cache only)\n"
 		   "  online [SHARE]        lift forced offline and try the server now\n"
+		   "  conflicts [SHARE]     the recorded conflicts (exit 5 when there are some)\n"
 		   "  events                print published events as they happen\n"
 		   "\n"
 		   "A SHARE or PATH is //SERVER[:PORT]/SHARE/... or a path inside a mount.\n"
@@ -116,6 +117,8 @@ static void print_status(json_t *res)
 		       human_bytes((uint64_t)jint(s, "cached_bytes"), b1, sizeof(b1)),
 		       jint(s, "dirty_items"),
 		       human_bytes((uint64_t)jint(s, "dirty_bytes"), b2, sizeof(b2)));
+		printf("  conflicts %lld, changes waiting for the server %lld\n",
+		       jint(s, "conflicts"), jint(s, "pending_ops"));
 	}
 }
 
@@ -187,7 +190,8 @@ static int build_args(const char *cmd, int argc, char **argv, json_t *args)
 {
 	char path[PATH_MAX * 2];
 
-	if (!strcmp(cmd, "status") || !strcmp(cmd, "online") || !strcmp(cmd, "offline"))
+	if (!strcmp(cmd, "status") || !strcmp(cmd, "online") || !strcmp(cmd, "offline") ||
+	    !strcmp(cmd, "conflicts"))
 		return target_arg(cmd, argc, argv, args);
 	if (!strcmp(cmd, "events")) {
 		if (argc > 0) {
@@ -259,6 +263,22 @@ static int follow_events(struct ipc_conn *c)
 			print_event(&ev);
 		proto_reply_release(&ev);
 	}
+}
+
+/* Prints the conflicts; returns how many. */
+static int print_conflicts(json_t *res)
+{
+	json_t *list = json_object_get(res, "conflicts"), *c;
+	size_t i;
+
+	json_array_foreach(list, i, c)
+	{
+		printf("%s%s: %s", jstr(res, "unc"), jstr(c, "path"), jstr(c, "state"));
+		if (*jstr(c, "detail"))
+			printf(" (%s)", jstr(c, "detail"));
+		putchar('\n');
+	}
+	return (int)json_array_size(list);
 }
 
 static void print_state(json_t *res)
@@ -356,9 +376,15 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "info")) {
 		if (print_info(rep.body) > 0)
 			status = OFSYNC_EXIT_ITEMS;
+	} else if (!strcmp(cmd, "conflicts")) {
+		if (print_conflicts(rep.body) > 0)
+			status = OFSYNC_EXIT_CONFLICTS;
 	} else {
 		print_state(rep.body);
 	}
+	if (rep.ok && json_out && !strcmp(cmd, "conflicts") &&
+	    json_array_size(json_object_get(rep.body, "conflicts")) > 0)
+		status = OFSYNC_EXIT_CONFLICTS;
 	if (rep.ok && !strcmp(cmd, "online") && strcmp(jstr(rep.body, "state"), "online"))
 		status = OFSYNC_EXIT_FAILED; /* the server is still unreachable */
 	proto_reply_release(&rep);

@@ -48,6 +48,28 @@ static const char *const migrations[] = {
 	"  dirty BLOB);"
 	"CREATE UNIQUE INDEX items_parent_name ON items(parent, name);"
 	"CREATE INDEX items_share ON items(share);",
+	/* 1 -> 2: namespace changes made offline, and the conflict store. */
+	"CREATE TABLE journal ("
+	"  seq INTEGER PRIMARY KEY,"
+	"  share INTEGER NOT NULL,"
+	"  op INTEGER NOT NULL,"
+	"  item INTEGER NOT NULL,"
+	"  path TEXT NOT NULL,"
+	"  path2 TEXT NOT NULL DEFAULT '',"
+	"  has_base INTEGER NOT NULL DEFAULT 0,"
+	"  base_size INTEGER NOT NULL DEFAULT 0,"
+	"  base_mtime INTEGER NOT NULL DEFAULT 0,"
+	"  base_fileid INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX journal_item ON journal(item);"
+	"CREATE TABLE conflicts ("
+	"  id INTEGER PRIMARY KEY,"
+	"  share INTEGER NOT NULL,"
+	"  item INTEGER NOT NULL,"
+	"  path TEXT NOT NULL,"
+	"  state TEXT NOT NULL,"
+	"  detail TEXT NOT NULL DEFAULT '',"
+	"  time INTEGER NOT NULL,"
+	"  UNIQUE (share, path));",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -91,10 +113,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_SHARE_ADD] = "INSERT INTO shares (unc) VALUES (?1)",
 	[ST_SHARE_ROOT] = "UPDATE shares SET root = ?2 WHERE id = ?1",
 	[ST_STATS] = "SELECT count(*), coalesce(sum(type = 1), 0), coalesce(sum(cached_bytes), 0), "
-		     "coalesce(sum(gen != synced_gen OR (flags & 3) != 0), 0), "
+		     "coalesce(sum(gen != synced_gen OR (flags & 3) != 0), 0) + "
+		     "(SELECT count(*) FROM journal WHERE share = ?1 AND op IN (3, 4)), "
 		     "coalesce(sum(dirty_bytes), 0), "
 		     "coalesce(sum(type = 1 AND cached_bytes < size), 0), "
-		     "coalesce(sum(type = 1 AND cached_bytes >= size), 0) "
+		     "coalesce(sum(type = 1 AND cached_bytes >= size), 0), "
+		     "(SELECT count(*) FROM conflicts WHERE share = ?1), "
+		     "(SELECT count(*) FROM journal WHERE share = ?1) "
 		     "FROM items WHERE share = ?1",
 };
 
@@ -670,6 +695,8 @@ int index_stats(struct index *ix, uint64_t share, struct index_stats *s)
 		s->dirty_bytes = (uint64_t)sqlite3_column_int64(st, 4);
 		s->sparse_items = (uint64_t)sqlite3_column_int64(st, 5);
 		s->full_items = (uint64_t)sqlite3_column_int64(st, 6);
+		s->conflicts = (uint64_t)sqlite3_column_int64(st, 7);
+		s->pending_ops = (uint64_t)sqlite3_column_int64(st, 8);
 		rc = 0;
 	} else {
 		rc = db_err(ix, "stats");
@@ -747,5 +774,207 @@ int index_dirty_ids(struct index *ix, uint64_t share, uint64_t **ids, size_t *n)
 out:
 	pthread_mutex_unlock(&ix->lock);
 	free(v);
+	return rc;
+}
+
+/* ---- the journal -------------------------------------------------------- */
+
+int index_journal_add(struct index *ix, const struct journal_op *op)
+{
+	static const char sql[] = "INSERT INTO journal (share, op, item, path, path2, has_base, "
+				  "base_size, base_mtime, base_fileid) VALUES "
+				  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&ix->lock);
+	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(ix, "journal add");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)op->share);
+	sqlite3_bind_int(st, 2, op->op);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)op->item);
+	sqlite3_bind_text(st, 4, op->path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, op->path2, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 6, op->base.valid);
+	sqlite3_bind_int64(st, 7, op->base.size);
+	sqlite3_bind_int64(st, 8, op->base.mtime);
+	sqlite3_bind_int64(st, 9, (sqlite3_int64)op->base.file_id);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(ix, "journal add");
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&ix->lock);
+	return rc;
+}
+
+int index_journal_next(struct index *ix, uint64_t share, uint64_t after, struct journal_op *op)
+{
+	static const char sql[] = "SELECT seq, share, op, item, path, path2, has_base, base_size, "
+				  "base_mtime, base_fileid FROM journal WHERE share = ?1 AND "
+				  "seq > ?2 ORDER BY seq LIMIT 1";
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&ix->lock);
+	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(ix, "journal next");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)share);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		const char *p = (const char *)sqlite3_column_text(st, 4);
+		const char *p2 = (const char *)sqlite3_column_text(st, 5);
+		op->seq = (uint64_t)sqlite3_column_int64(st, 0);
+		op->share = (uint64_t)sqlite3_column_int64(st, 1);
+		op->op = sqlite3_column_int(st, 2);
+		op->item = (uint64_t)sqlite3_column_int64(st, 3);
+		snprintf(op->path, sizeof(op->path), "%s", p ? p : "");
+		snprintf(op->path2, sizeof(op->path2), "%s", p2 ? p2 : "");
+		op->base.valid = sqlite3_column_int(st, 6);
+		op->base.size = sqlite3_column_int64(st, 7);
+		op->base.mtime = sqlite3_column_int64(st, 8);
+		op->base.file_id = (uint64_t)sqlite3_column_int64(st, 9);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT : db_err(ix, "journal next");
+	}
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&ix->lock);
+	return rc;
+}
+
+/* Runs one statement with one integer parameter and no result. */
+static int exec_int(struct index *ix, const char *sql, uint64_t v)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&ix->lock);
+	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(ix, sql);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)v);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(ix, sql);
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&ix->lock);
+	return rc;
+}
+
+int index_journal_del(struct index *ix, uint64_t seq)
+{
+	return exec_int(ix, "DELETE FROM journal WHERE seq = ?1", seq);
+}
+
+int index_journal_drop_item(struct index *ix, uint64_t item)
+{
+	return exec_int(ix, "DELETE FROM journal WHERE item = ?1", item);
+}
+
+/* Counts rows of a one-parameter COUNT query. */
+static int count_int(struct index *ix, const char *sql, uint64_t v, uint64_t *n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&ix->lock);
+	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(ix, sql);
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)v);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*n = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else {
+		rc = db_err(ix, sql);
+	}
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&ix->lock);
+	return rc;
+}
+
+int index_journal_count(struct index *ix, uint64_t share, uint64_t *n)
+{
+	return count_int(ix, "SELECT count(*) FROM journal WHERE share = ?1", share, n);
+}
+
+int index_journal_item_pending(struct index *ix, uint64_t item, uint64_t *n)
+{
+	return count_int(ix, "SELECT count(*) FROM journal WHERE item = ?1", item, n);
+}
+
+/* ---- the conflict store ------------------------------------------------- */
+
+int index_conflict_add(struct index *ix, uint64_t share, uint64_t item, const char *path,
+		       const char *state, const char *detail, int64_t when)
+{
+	static const char sql[] = "INSERT INTO conflicts (share, item, path, state, detail, time) "
+				  "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (share, path) DO "
+				  "UPDATE SET item = ?2, state = ?4, detail = ?5, time = ?6";
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&ix->lock);
+	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(ix, "conflict add");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)share);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)item);
+	sqlite3_bind_text(st, 3, path, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, state, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, detail ? detail : "", -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, when);
+	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(ix, "conflict add");
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&ix->lock);
+	return rc;
+}
+
+int index_conflict_clear_item(struct index *ix, uint64_t item)
+{
+	return exec_int(ix, "DELETE FROM conflicts WHERE item = ?1", item);
+}
+
+int index_conflicts(struct index *ix, uint64_t share,
+		    int (*fn)(void *arg, uint64_t item, const char *path, const char *state,
+			      const char *detail, int64_t when),
+		    void *arg)
+{
+	static const char sql[] = "SELECT item, path, state, detail, time FROM conflicts WHERE "
+				  "share = ?1 ORDER BY path";
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&ix->lock);
+	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(ix, "conflicts");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)share);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rc = fn(arg, (uint64_t)sqlite3_column_int64(st, 0),
+			(const char *)sqlite3_column_text(st, 1),
+			(const char *)sqlite3_column_text(st, 2),
+			(const char *)sqlite3_column_text(st, 3), sqlite3_column_int64(st, 4));
+		if (rc != 0)
+			break;
+	}
+	if (rc == SQLITE_DONE)
+		rc = 0;
+	else if (rc > 0 && rc != SQLITE_ROW)
+		rc = db_err(ix, "conflicts");
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&ix->lock);
 	return rc;
 }

@@ -59,6 +59,8 @@ struct index_stats {
 	uint64_t dirty_bytes;  /* sum of dirty bytes */
 	uint64_t sparse_items; /* files with some bytes not cached */
 	uint64_t full_items;   /* files with every byte cached */
+	uint64_t conflicts;    /* entries of the conflict store */
+	uint64_t pending_ops;  /* namespace changes waiting in the journal */
 };
 
 struct index;
@@ -127,6 +129,52 @@ int index_tree_dirty(struct index *ix, uint64_t id, uint64_t *count);
  * parents before children (by depth, then id).  *ids is malloc'd.  0 or -errno.
  */
 int index_dirty_ids(struct index *ix, uint64_t share, uint64_t **ids, size_t *n);
+
+/*
+ * The journal: namespace changes made while the share could not take them,
+ * replayed in order (seq) when it can.  Paths are those at the time of the
+ * change; the base is the item's at that time (an unlink checks the server
+ * still has that version before deleting it).
+ */
+enum journal_kind {
+	JOP_MKDIR = 1,
+	JOP_CREATE = 2,
+	JOP_UNLINK = 3,
+	JOP_RMDIR = 4,
+	JOP_RENAME = 5, /* path -> path2 */
+};
+
+struct journal_op {
+	uint64_t seq; /* order of the change; set by the index */
+	uint64_t share;
+	int op;		  /* enum journal_kind */
+	uint64_t item;	  /* the item's row id (it may be gone since) */
+	char path[4096];  /* below the share root */
+	char path2[4096]; /* rename target, else "" */
+	struct rbase base;
+};
+
+int index_journal_add(struct index *ix, const struct journal_op *op);
+/* The first op of the share after seq `after`.  0, -ENOENT when none, -EIO. */
+int index_journal_next(struct index *ix, uint64_t share, uint64_t after, struct journal_op *op);
+int index_journal_del(struct index *ix, uint64_t seq);
+/* Drops every op of an item (created and deleted offline: no trace). */
+int index_journal_drop_item(struct index *ix, uint64_t item);
+int index_journal_count(struct index *ix, uint64_t share, uint64_t *n);
+int index_journal_item_pending(struct index *ix, uint64_t item, uint64_t *n);
+
+/*
+ * The conflict store: one entry per path, replaced when recorded again.
+ * state is an OFFLINEFILES_SYNC_STATE name.  0 or -EIO.
+ */
+int index_conflict_add(struct index *ix, uint64_t share, uint64_t item, const char *path,
+		       const char *state, const char *detail, int64_t when);
+int index_conflict_clear_item(struct index *ix, uint64_t item);
+/* Calls fn for each conflict of the share, by path; fn returns 0 to go on. */
+int index_conflicts(struct index *ix, uint64_t share,
+		    int (*fn)(void *arg, uint64_t item, const char *path, const char *state,
+			      const char *detail, int64_t when),
+		    void *arg);
 
 /* Aggregates for `ofsync status`.  0 or -EIO. */
 int index_stats(struct index *ix, uint64_t share, struct index_stats *st);

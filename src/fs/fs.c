@@ -177,8 +177,9 @@ static int revalidate(struct fs *fs, struct node *n)
 	int rc;
 
 	pthread_mutex_lock(&n->lock);
-	/* Fresh, or unlinked and open: nothing on the server to compare with. */
-	if ((n->checked && now - n->checked < fs->ttl_ns) || n->unlinked) {
+	/* Fresh, unlinked and open, or created here: nothing on the server to compare. */
+	if ((n->checked && now - n->checked < fs->ttl_ns) || n->unlinked ||
+	    (n->it.flags & ITEM_F_CREATED)) {
 		pthread_mutex_unlock(&n->lock);
 		return 0;
 	}
@@ -221,7 +222,7 @@ static int find_child(struct fs *fs, struct node *dir, const char *name, uint64_
 		*id = 0;
 		return 0;
 	}
-	if (!dir_is_fresh(fs, dir)) {
+	if (!dir_is_fresh(fs, dir) && !(dir->it.flags & ITEM_F_CREATED)) {
 		rc = sync_refresh_name(fs->c, fs->s, dir, name, id);
 		if (!smb_is_conn_error(rc))
 			return rc;
@@ -396,7 +397,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		rc = -ENOTDIR;
 		goto err_put;
 	}
-	if (!dir_is_fresh(fs, n)) {
+	if (!dir_is_fresh(fs, n) && !(n->it.flags & ITEM_F_CREATED)) {
 		rc = sync_refresh_dir(fs->c, fs->s, n);
 		if (rc < 0 && !smb_is_conn_error(rc))
 			goto err_put; /* offline: list what the index has */
@@ -881,15 +882,34 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 }
 
 /*
- * Pushes a dirty file.  A conflict (-ESTALE) or a concurrent write
- * (-EAGAIN) leaves the data safe in the cache and is not an error for the
- * caller of close or fsync.
+ * True when changes must wait in the cache: the share is offline, or
+ * namespace changes made offline wait in the journal (later changes must
+ * not overtake them).
+ */
+static int journaling(struct fs *fs)
+{
+	struct smb_state st;
+	uint64_t pending = 0;
+
+	smb_get_state(fs->s, &st);
+	if (!st.online || st.forced)
+		return 1;
+	index_journal_count(cache_index(fs->c), fs->conf.share, &pending);
+	return pending > 0;
+}
+
+/*
+ * Pushes a dirty file.  Offline (or behind the journal), a conflict
+ * (-ESTALE) or a concurrent write (-EAGAIN) leaves the data safe in the
+ * cache for the background sync and is not an error for close or fsync.
  */
 static int push(struct fs *fs, struct node *n)
 {
-	int rc = sync_push_file(fs->c, fs->s, n);
+	int rc;
 
-	/* Offline, a conflict, or written again meanwhile: the data is safe here. */
+	if (journaling(fs))
+		return 0;
+	rc = sync_push_file(fs->c, fs->s, n);
 	if (rc == -ESTALE || rc == -EAGAIN || smb_is_conn_error(rc))
 		return 0;
 	if (rc < 0)
@@ -943,7 +963,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	struct smb_stat st;
 	struct stat out;
 	struct node *n;
-	int rc, push_now = 0, local;
+	int rc, push_now = 0, server, is_file;
 
 	rc = ino_node(fs, ino, &n);
 	if (rc < 0)
@@ -953,26 +973,40 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		rc = -EPERM; /* the server has no owners to give */
 		goto err_put;
 	}
-	/* An unlinked file still open has only its local state to change. */
+	/*
+	 * Online, mode and times of a clean item go to the server at once.
+	 * Otherwise (offline, behind the journal, created here, unlinked and
+	 * open) they change locally; for a file that makes it dirty and the
+	 * upload carries them.
+	 */
 	pthread_mutex_lock(&n->lock);
-	local = n->unlinked;
+	server = !n->unlinked && !(n->it.flags & ITEM_F_CREATED);
+	is_file = n->it.type == ITEM_FILE;
 	pthread_mutex_unlock(&n->lock);
-	rc = local ? 0 : item_path(fs, n->id, path, sizeof(path));
+	if (server && journaling(fs))
+		server = 0;
+	rc = server ? item_path(fs, n->id, path, sizeof(path)) : 0;
 	if (rc < 0)
 		goto err_put;
 	if (to_set & FUSE_SET_ATTR_MODE) {
-		rc = local ? 0 : smb_chmod(fs->s, path, attr->st_mode & 07777);
-		if (rc < 0)
-			goto err_put;
+		if (server) {
+			rc = smb_chmod(fs->s, path, attr->st_mode & 07777);
+			if (smb_is_conn_error(rc))
+				server = 0, rc = 0;
+			if (rc < 0)
+				goto err_put;
+		}
 		pthread_mutex_lock(&n->lock);
 		n->it.mode = attr->st_mode & 07777;
+		if (!server && is_file)
+			n->it.gen++;
 		rc = cache_node_save(fs->c, n);
 		pthread_mutex_unlock(&n->lock);
 		if (rc < 0)
 			goto err_put;
 	}
 	if (to_set & FUSE_SET_ATTR_SIZE) {
-		if (n->it.type == ITEM_DIR) {
+		if (!is_file) {
 			rc = -EISDIR;
 			goto err_put;
 		}
@@ -1002,15 +1036,28 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 		pthread_mutex_unlock(&n->lock);
 		if (rc < 0)
 			goto err_put;
-		if (!dirty && !local) {
+		if (!dirty && server) {
 			/* A clean item: set the time on the server and take it as the base. */
 			rc = smb_utimes(fs->s, path, t, t);
 			if (rc == 0)
 				rc = smb_stat(fs->s, path, &st);
-			if (rc < 0)
+			if (smb_is_conn_error(rc)) {
+				server = 0;
+				rc = 0;
+			} else if (rc < 0) {
 				goto err_put;
+			} else {
+				pthread_mutex_lock(&n->lock);
+				sync_base_from_stat(&n->it.base, &st);
+				rc = cache_node_save(fs->c, n);
+				pthread_mutex_unlock(&n->lock);
+				if (rc < 0)
+					goto err_put;
+			}
+		}
+		if ((dirty || !server) && is_file) {
 			pthread_mutex_lock(&n->lock);
-			sync_base_from_stat(&n->it.base, &st);
+			n->it.gen++; /* the upload sets the time */
 			rc = cache_node_save(fs->c, n);
 			pthread_mutex_unlock(&n->lock);
 			if (rc < 0)
@@ -1064,14 +1111,68 @@ static int record_created(struct fs *fs, struct node *dir, const char *name, con
 	return rc;
 }
 
+/* Appends a namespace change to the journal. */
+static int journal(struct fs *fs, int kind, uint64_t item, const char *path, const char *path2,
+		   const struct rbase *base)
+{
+	struct journal_op *op = calloc(1, sizeof(*op));
+	int rc;
+
+	if (!op)
+		return -ENOMEM;
+	op->share = fs->conf.share;
+	op->op = kind;
+	op->item = item;
+	snprintf(op->path, sizeof(op->path), "%s", path);
+	snprintf(op->path2, sizeof(op->path2), "%s", path2 ? path2 : "");
+	if (base)
+		op->base = *base;
+	rc = index_journal_add(cache_index(fs->c), op);
+	free(op);
+	return rc;
+}
+
 /*
- * Creates name in directory parent on the server (a file, or a directory
- * when dir is set) and records it in the index.  *id gets its id.
+ * Creates name in pn offline: a new index row flagged created (not on the
+ * server), and a journal entry to create it there later.
+ */
+static int make_child_local(struct fs *fs, struct node *pn, const char *name, const char *path,
+			    int dir, mode_t mode, uint64_t *id)
+{
+	struct index_item it;
+	int rc;
+
+	index_item_init(&it);
+	it.share = pn->it.share;
+	it.parent = pn->id;
+	it.name = strdup(name);
+	if (!it.name)
+		return -ENOMEM;
+	it.type = dir ? ITEM_DIR : ITEM_FILE;
+	it.mtime = now_ns();
+	it.mode = mode & 07777;
+	it.gen = 1;
+	it.flags = ITEM_F_CREATED;
+	it.listed = dir ? now_ns() : 0; /* new and empty: nothing to list */
+	rc = index_insert(cache_index(fs->c), &it);
+	if (rc == 0)
+		rc = journal(fs, dir ? JOP_MKDIR : JOP_CREATE, it.id, path, NULL, NULL);
+	if (rc == 0)
+		*id = it.id;
+	index_item_release(&it);
+	return rc;
+}
+
+/*
+ * Creates name in directory parent (a file, or a directory when dir is set)
+ * on the server and records it in the index; offline, in the cache and the
+ * journal.  *id gets its id.
  */
 static int make_child(struct fs *fs, fuse_ino_t parent, const char *name, int dir, mode_t mode,
 		      int excl, uint64_t *id)
 {
 	char path[PATH_MAX];
+	struct index_item old;
 	struct smb_file *f;
 	struct node *pn;
 	int rc;
@@ -1083,16 +1184,29 @@ static int make_child(struct fs *fs, fuse_ino_t parent, const char *name, int di
 	if (rc < 0)
 		return rc;
 	rc = child_path(fs, pn->id, name, path, sizeof(path));
-	if (rc == 0 && dir) {
+	if (rc < 0)
+		goto out;
+	if (journaling(fs) || (pn->it.flags & ITEM_F_CREATED)) {
+		rc = -ECONNREFUSED; /* take the offline way below */
+	} else if (dir) {
 		rc = smb_mkdir(fs->s, path, mode & 07777);
-	} else if (rc == 0) {
+	} else {
 		rc = smb_open(fs->s, path, O_WRONLY | O_CREAT | (excl ? O_EXCL : 0), mode & 07777,
 			      &f);
 		if (rc == 0)
 			rc = smb_close(fs->s, f);
 	}
-	if (rc == 0)
+	if (rc == 0) {
 		rc = record_created(fs, pn, name, path, id);
+	} else if (smb_is_conn_error(rc)) {
+		if (index_lookup(cache_index(fs->c), pn->id, name, &old) == 0) {
+			index_item_release(&old);
+			rc = -EEXIST;
+		} else {
+			rc = make_child_local(fs, pn, name, path, dir, mode, id);
+		}
+	}
+out:
 	put(fs, pn);
 	return rc;
 }
@@ -1151,7 +1265,31 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 		reply_entry_id(fs, req, id);
 }
 
-/* unlink and rmdir: remove on the server, then from the index. */
+static int has_children_cb(void *arg, const struct index_item *it)
+{
+	(void)arg;
+	return sync_name_hidden(it->name) ? 0 : 1;
+}
+
+/*
+ * Removes an item offline: one created here (never on the server) leaves no
+ * trace, its journal entries dropped; any other is journaled for deletion
+ * on the server, with its base, so that a version changed there meanwhile
+ * is not deleted.
+ */
+static int remove_local(struct fs *fs, const struct index_item *it, const char *path)
+{
+	int rc;
+
+	if (it->flags & ITEM_F_CREATED)
+		rc = index_journal_drop_item(cache_index(fs->c), it->id);
+	else
+		rc = journal(fs, it->type == ITEM_DIR ? JOP_RMDIR : JOP_UNLINK, it->id, path, NULL,
+			     &it->base);
+	return rc;
+}
+
+/* unlink and rmdir: remove on the server (or journal it), then from the index. */
 static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int want_dir)
 {
 	struct fs *fs = fuse_req_userdata(req);
@@ -1173,10 +1311,18 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int
 		rc = -ENOTDIR;
 	else if (!want_dir && it.type == ITEM_DIR)
 		rc = -EISDIR;
-	if (rc == 0)
+	if (rc == 0 && (journaling(fs) || (it.flags & ITEM_F_CREATED)))
+		rc = -ECONNREFUSED; /* take the offline way below */
+	else if (rc == 0)
 		rc = want_dir ? smb_rmdir(fs->s, path) : smb_unlink(fs->s, path);
 	if (rc == -ENOENT)
 		rc = 0; /* already gone on the server */
+	if (smb_is_conn_error(rc)) {
+		/* Offline, a directory must look empty here to go. */
+		rc = want_dir && index_children(cache_index(fs->c), it.id, has_children_cb, NULL) ?
+			     -ENOTEMPTY :
+			     remove_local(fs, &it, path);
+	}
 	if (rc == 0)
 		rc = cache_delete_tree(fs->c, it.id);
 	index_item_release(&it);
@@ -1223,8 +1369,23 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		rc = -EISDIR;
 	else if (have_dst && dst.type != ITEM_DIR && src.type == ITEM_DIR)
 		rc = -ENOTDIR;
-	if (rc == 0)
+	else if (have_dst && dst.type == ITEM_DIR &&
+		 index_children(cache_index(fs->c), dst.id, has_children_cb, NULL))
+		rc = -ENOTEMPTY;
+	if (rc == 0 && journaling(fs))
+		rc = -ECONNREFUSED; /* take the offline way below */
+	else if (rc == 0)
 		rc = smb_rename(fs->s, from, to);
+	if (smb_is_conn_error(rc)) {
+		/*
+		 * Offline: a replaced target is journaled as removed first, then
+		 * the rename itself, so that the server sees a rename (the file
+		 * keeps its id there).
+		 */
+		rc = have_dst ? remove_local(fs, &dst, to) : 0;
+		if (rc == 0)
+			rc = journal(fs, JOP_RENAME, src.id, from, to, &src.base);
+	}
 	if (rc == 0 && have_dst)
 		rc = cache_delete_tree(fs->c, dst.id);
 	if (rc == 0)

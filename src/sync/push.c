@@ -42,6 +42,8 @@ struct snapshot {
 	int64_t size;
 	int64_t mtime;
 	struct rbase base;
+	uint32_t mode;
+	uint64_t share;
 	int fd;
 };
 
@@ -119,6 +121,8 @@ int sync_push_file(struct cache *c, struct smb *s, struct node *n)
 	sn.size = n->it.size;
 	sn.mtime = n->it.mtime;
 	sn.base = n->it.base;
+	sn.mode = n->it.mode;
+	sn.share = n->it.share;
 	sn.fd = cache_node_fd(c, n);
 	pthread_mutex_unlock(&n->lock);
 	if (sn.fd < 0)
@@ -145,19 +149,22 @@ int sync_push_file(struct cache *c, struct smb *s, struct node *n)
 	/* The race between planning and doing: look at the target again. */
 	rc = smb_stat(s, path, &cur);
 	if (rc == 0 && sn.base.valid && sync_base_changed(&sn.base, &cur)) {
-		log_warn("%s changed on the server since it was cached; local copy kept, "
-			 "not uploaded",
-			 path);
+		sync_record_conflict(c, sn.share, n->id, path,
+				     "FileChangedOnClient_ChangedOnServer",
+				     "changed here and on the server; both kept, not uploaded");
 		rc = -ESTALE;
 		goto err_unlink;
 	}
 	if (rc == -ENOENT && sn.base.valid) {
-		log_warn("%s was deleted on the server; local copy kept, not uploaded", path);
+		sync_record_conflict(c, sn.share, n->id, path,
+				     "FileChangedOnClient_DeletedOnServer",
+				     "changed here, deleted on the server; kept here");
 		rc = -ESTALE;
 		goto err_unlink;
 	}
 	if (rc == 0 && !sn.base.valid) {
-		log_warn("%s appeared on the server; local copy kept, not uploaded", path);
+		sync_record_conflict(c, sn.share, n->id, path, "FileCreatedOnClient_FileOnServer",
+				     "created here and on the server; both kept");
 		rc = -ESTALE;
 		goto err_unlink;
 	}
@@ -169,6 +176,9 @@ int sync_push_file(struct cache *c, struct smb *s, struct node *n)
 	rc = smb_utimes(s, path, sn.mtime, sn.mtime);
 	if (rc < 0)
 		log_debug("upload of %s: cannot set times: %s", path, strerror(-rc));
+	rc = smb_chmod(s, path, sn.mode & 07777); /* the server keeps what it can */
+	if (rc < 0)
+		log_debug("upload of %s: cannot set mode: %s", path, strerror(-rc));
 	rc = smb_stat(s, path, &now);
 	if (rc < 0)
 		return rc;
@@ -184,6 +194,7 @@ int sync_push_file(struct cache *c, struct smb *s, struct node *n)
 	if (rc == 0 && n->it.gen != sn.gen)
 		rc = -EAGAIN;
 	pthread_mutex_unlock(&n->lock);
+	index_conflict_clear_item(cache_index(c), n->id);
 	log_debug("uploaded %s (%lld bytes)", path, (long long)sn.size);
 	return rc;
 
@@ -199,6 +210,11 @@ int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, struct sync_o
 	int rc;
 
 	memset(out, 0, sizeof(*out));
+	unsigned jconf = 0;
+	rc = sync_replay_journal(c, s, share, &out->ops, &jconf);
+	out->conflicts += jconf;
+	if (rc < 0)
+		return rc; /* offline again: the files wait too */
 	rc = index_dirty_ids(cache_index(c), share, &ids, &n);
 	if (rc < 0)
 		return rc;

@@ -68,7 +68,21 @@ int sync_refresh_name(struct cache *c, struct smb *s, struct node *dir, const ch
 int sync_insert_remote(struct cache *c, uint64_t share, uint64_t parent, const char *name,
 		       const struct smb_stat *st, uint64_t *id);
 
+/* Records a conflict in the store (and logs it once). */
+void sync_record_conflict(struct cache *c, uint64_t share, uint64_t item, const char *path,
+			  const char *state, const char *detail);
+
+/*
+ * Replays the share's journal in order (see journal.c for the rules).  *done
+ * and *conflicts count ops applied and ops that became conflicts.  Returns 0
+ * when the journal is empty afterwards, or the connection error that
+ * stopped it.
+ */
+int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, unsigned *done,
+			unsigned *conflicts);
+
 struct sync_out_stats {
+	unsigned ops;	    /* journal ops applied */
 	unsigned items;	    /* dirty items looked at */
 	unsigned pushed;    /* made clean on the server */
 	unsigned conflicts; /* left dirty: the server changed too */
@@ -77,8 +91,9 @@ struct sync_out_stats {
 };
 
 /*
- * Pushes every dirty file of the share that is not open through the mount
- * (the background sync-out after coming back online).  Stops early when the
+ * Replays the journal, then pushes every dirty file of the share that is
+ * not open through the mount (the background sync-out after coming back
+ * online).  Stops early when the
  * share goes offline.  Returns 0, or the connection error that stopped it.
  */
 int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, struct sync_out_stats *out);

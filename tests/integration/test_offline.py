@@ -235,3 +235,150 @@ def test_offline_write_is_pushed_when_back(smb_server, ofsyncd, make_bytes):
     assert (smb_server.backing / "w.txt").read_bytes() == b"NEW content\n"
     st = m.status()
     assert st["state"] == "online" and st["dirty_items"] == 0, st
+
+
+def wait_clean(m, timeout):
+    """Polls status until nothing is dirty or pending; returns the status."""
+    deadline = time.monotonic() + timeout
+    st = m.status()
+    while (st["dirty_items"] or st["pending_ops"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        st = m.status()
+    return st
+
+
+def test_offline_changes_reach_server_in_order(smb_server, ofsyncd, make_bytes):
+    """(2) Offline: modify a file, create a file in a new directory, rename a
+    file, delete another.  With smbd back on the same port, within
+    probe_interval plus a margin the server shows every change with
+    identical bytes, the rename as a rename (same file id), nothing dirty."""
+    b = smb_server.backing
+    harness.write_file(b / "keep.txt", b"keep v1\n")
+    harness.write_file(b / "ren.txt", b"rename me\n")
+    harness.write_file(b / "del.txt", b"delete me\n")
+    new_data = make_bytes(300_000, 36)
+    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"])
+    for name in ("keep.txt", "ren.txt", "del.txt"):
+        (m.mnt / name).read_bytes()
+    ino_before = os.stat(b / "ren.txt").st_ino
+    smb_server.stop()
+
+    (m.mnt / "keep.txt").write_bytes(b"keep v2, changed offline\n")
+    os.mkdir(m.mnt / "newdir")
+    (m.mnt / "newdir" / "new.bin").write_bytes(new_data)
+    os.rename(m.mnt / "ren.txt", m.mnt / "renamed.txt")
+    os.unlink(m.mnt / "del.txt")
+    assert sorted(os.listdir(m.mnt)) == ["keep.txt", "newdir", "renamed.txt"]
+    assert (m.mnt / "renamed.txt").read_bytes() == b"rename me\n"
+    st = m.status()
+    assert st["state"] == "offline" and st["pending_ops"] >= 4, st
+    assert st["dirty_items"] >= 3, st
+
+    smb_server.start()
+    st = wait_clean(m, 15)
+    assert st["dirty_items"] == 0 and st["pending_ops"] == 0 and st["conflicts"] == 0, st
+    assert (b / "keep.txt").read_bytes() == b"keep v2, changed offline\n"
+    assert (b / "newdir" / "new.bin").read_bytes() == new_data
+    assert not (b / "ren.txt").exists() and not (b / "del.txt").exists()
+    assert (b / "renamed.txt").read_bytes() == b"rename me\n"
+    assert os.stat(b / "renamed.txt").st_ino == ino_before  # renamed, not copied
+    assert sorted(p.name for p in b.iterdir()) == ["keep.txt", "newdir", "renamed.txt"]
+
+
+def test_created_then_deleted_offline_leaves_no_trace(smb_server, ofsyncd):
+    """A file and a directory created offline and deleted offline never reach
+    the server, and leave nothing pending."""
+    harness.write_file(smb_server.backing / "stay.txt", b"stay")
+    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"])
+    assert os.listdir(m.mnt) == ["stay.txt"]
+    smb_server.stop()
+    os.mkdir(m.mnt / "tmpdir")
+    (m.mnt / "tmpdir" / "scratch.txt").write_bytes(b"scratch")
+    os.rename(m.mnt / "tmpdir" / "scratch.txt", m.mnt / "tmpdir" / "scratch2.txt")
+    os.unlink(m.mnt / "tmpdir" / "scratch2.txt")
+    os.rmdir(m.mnt / "tmpdir")
+    st = m.status()
+    assert st["pending_ops"] == 0 and st["dirty_items"] == 0, st
+    smb_server.start()
+    wait_state(m, "online", 10)
+    time.sleep(1.5)  # a background sync had its chance
+    assert sorted(p.name for p in smb_server.backing.iterdir()) == ["stay.txt"]
+
+
+def test_conflict_offline_and_on_server(smb_server, ofsyncd):
+    """(5) Modified offline and on the server: the server's copy is
+    untouched, the local copy is intact, a conflict is recorded and counted,
+    and the file stays dirty."""
+    b = smb_server.backing
+    harness.write_file(b / "both.txt", b"original\n")
+    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"])
+    assert (m.mnt / "both.txt").read_bytes() == b"original\n"
+    smb_server.stop()
+    (m.mnt / "both.txt").write_bytes(b"changed here, offline\n")
+    harness.write_file(b / "both.txt", b"changed on the server meanwhile\n")
+    t = time.time() + 5
+    os.utime(b / "both.txt", (t, t))
+    ev = Events(m)
+    try:
+        smb_server.start()
+        end = ev.wait_for("BackgroundSyncEnd", 15)
+        assert end["data"]["conflicts"] == 1, end
+    finally:
+        ev.close()
+    assert (b / "both.txt").read_bytes() == b"changed on the server meanwhile\n"
+    assert (m.mnt / "both.txt").read_bytes() == b"changed here, offline\n"
+    st = m.status()
+    assert st["conflicts"] == 1 and st["dirty_items"] == 1, st
+    assert m.info(m.mnt / "both.txt")["dirty"] is True
+    r, _ = m.cli("conflicts", json=True, check=False)
+    assert r.returncode == 5, (r.returncode, r.stderr)  # 5: conflicts left
+    res = json.loads(r.stdout)
+    assert [c["path"] for c in res["conflicts"]] == ["/both.txt"], res
+    assert res["conflicts"][0]["state"] == "FileChangedOnClient_ChangedOnServer", res
+    r, _ = m.cli("status")
+    assert "conflicts 1" in r.stdout, r.stdout
+
+
+def test_fsynced_data_survives_kill9(smb_server, ofsyncd, make_bytes):
+    """(6) Data written and fsync'd offline, and a create and a rename that
+    returned, survive kill -9 of the daemon and a restart: intact, still
+    dirty, the index passes integrity_check, and all of it reaches the
+    server once online."""
+    import sqlite3
+
+    b = smb_server.backing
+    harness.write_file(b / "doc.txt", b"version 1\n")
+    data = make_bytes(2 * MiB + 5, 37)
+    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"])
+    assert (m.mnt / "doc.txt").read_bytes() == b"version 1\n"
+    smb_server.stop()
+    with open(m.mnt / "doc.txt", "wb") as f:
+        f.write(b"version 2, fsync'd\n")
+        f.flush()
+        os.fsync(f.fileno())
+    with open(m.mnt / "made.bin", "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.rename(m.mnt / "made.bin", m.mnt / "moved.bin")
+    cache, sock, mnt = m.cache_dir, m.socket, m.mnt
+    m.kill9()
+    harness.lazy_unmount(mnt)
+
+    db = sqlite3.connect(f"file:{cache}/index.db?mode=ro", uri=True)
+    try:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    finally:
+        db.close()
+    m2 = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"], mnt=mnt, cache_dir=cache,
+                       socket_path=sock)
+    assert (m2.mnt / "doc.txt").read_bytes() == b"version 2, fsync'd\n"
+    assert (m2.mnt / "moved.bin").read_bytes() == data
+    assert m2.info(m2.mnt / "doc.txt")["dirty"] is True
+    assert m2.info(m2.mnt / "moved.bin")["dirty"] is True
+    smb_server.start()
+    st = wait_clean(m2, 15)
+    assert st["dirty_items"] == 0 and st["pending_ops"] == 0, st
+    assert (b / "doc.txt").read_bytes() == b"version 2, fsync'd\n"
+    assert (b / "moved.bin").read_bytes() == data
+    assert not (b / "made.bin").exists()

@@ -1,0 +1,198 @@
+/*
+ * journal.c - replaying namespace changes made offline; see sync.h.
+ *
+ * The ops run in the order the user made them, with the paths they had then,
+ * so a sequence such as "mkdir d; create d/f; rename d e" reaches the server
+ * as exactly that, and a rename stays a rename (the server keeps the file's
+ * id).  Before each op the server's side is looked at again:
+ *   MKDIR   an existing directory is taken as is (the two merge); a file
+ *           there is a conflict.
+ *   CREATE  an existing file is a conflict (FileCreatedOnClient_FileOnServer)
+ *           unless it is the item's own upload.
+ *   UNLINK  a file changed on the server since the base is not deleted
+ *           (DeletedOnClient_FileChangedOnServer); a missing one is fine.
+ *   RMDIR   a directory the server filled meanwhile is not deleted.
+ *   RENAME  a source gone from the server, or a target that exists there, is
+ *           a conflict; nothing is overwritten.
+ * A conflict is recorded in the conflict store and every later op of that
+ * item is dropped with it (replaying them could touch someone else's file);
+ * the local copy stays as it is.  A connection error stops the replay and
+ * leaves the op for the next try.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sync/sync.h"
+#include "util/log.h"
+#include "util/util.h"
+
+void sync_record_conflict(struct cache *c, uint64_t share, uint64_t item, const char *path,
+			  const char *state, const char *detail)
+{
+	log_warn("conflict on %s: %s%s%s", path, state, detail && *detail ? ": " : "",
+		 detail ? detail : "");
+	index_conflict_add(cache_index(c), share, item, path, state, detail, now_ns());
+}
+
+/* After a successful MKDIR or CREATE: the item is on the server now. */
+static void created(struct cache *c, struct smb *s, const struct journal_op *op)
+{
+	struct smb_stat st;
+	struct node *n;
+
+	if (smb_stat(s, op->path, &st) < 0 || cache_node_get(c, op->item, &n) < 0)
+		return;
+	pthread_mutex_lock(&n->lock);
+	n->it.flags &= ~ITEM_F_CREATED;
+	if (n->it.type == ITEM_DIR) {
+		sync_base_from_stat(&n->it.base, &st);
+		n->it.synced_gen = n->it.gen;
+		n->it.listed = 0; /* list it again: the server may have more */
+	} else if (!n->it.base.valid) {
+		/* An empty file: its content follows as an ordinary upload. */
+		sync_base_from_stat(&n->it.base, &st);
+	}
+	cache_node_save(c, n);
+	pthread_mutex_unlock(&n->lock);
+	cache_node_put(c, n, 1);
+}
+
+/* Is the file at path the item's own (uploaded before its CREATE replayed)? */
+static int is_own(struct cache *c, const struct journal_op *op, const struct smb_stat *st)
+{
+	struct index_item it;
+	int own;
+
+	if (index_get(cache_index(c), op->item, &it) < 0)
+		return 0;
+	own = it.base.valid && it.base.file_id == st->file_id;
+	index_item_release(&it);
+	return own;
+}
+
+/*
+ * Applies one op.  Returns 0 when done, 1 when it is a conflict (recorded
+ * here), or a negative errno (a connection error leaves it for later).
+ */
+static int apply(struct cache *c, struct smb *s, const struct journal_op *op)
+{
+	struct smb_stat st;
+	struct smb_file *f;
+	char why[8400];
+	int rc;
+
+	switch (op->op) {
+	case JOP_MKDIR:
+		rc = smb_mkdir(s, op->path, 0755);
+		if (rc == -EEXIST) {
+			rc = smb_stat(s, op->path, &st);
+			if (rc == 0 && st.type != SMB_DIR) {
+				sync_record_conflict(c, op->share, op->item, op->path,
+						     "DirCreatedOnClient_FileOnServer",
+						     "a file of that name is on the server");
+				return 1;
+			}
+		}
+		if (rc == 0)
+			created(c, s, op);
+		return rc;
+	case JOP_CREATE:
+		rc = smb_open(s, op->path, O_WRONLY | O_CREAT | O_EXCL, 0644, &f);
+		if (rc == 0)
+			rc = smb_close(s, f);
+		if (rc == -EEXIST) {
+			rc = smb_stat(s, op->path, &st);
+			if (rc == 0 && !is_own(c, op, &st)) {
+				sync_record_conflict(c, op->share, op->item, op->path,
+						     "FileCreatedOnClient_FileOnServer",
+						     "the server has a file of that name too");
+				return 1;
+			}
+		}
+		if (rc == 0)
+			created(c, s, op);
+		return rc;
+	case JOP_UNLINK:
+		rc = smb_stat(s, op->path, &st);
+		if (rc == -ENOENT)
+			return 0;
+		if (rc < 0)
+			return rc;
+		if (op->base.valid && sync_base_changed(&op->base, &st)) {
+			sync_record_conflict(c, op->share, op->item, op->path,
+					     "DeletedOnClient_FileChangedOnServer",
+					     "changed on the server; not deleted there");
+			return 1;
+		}
+		rc = smb_unlink(s, op->path);
+		return rc == -ENOENT ? 0 : rc;
+	case JOP_RMDIR:
+		rc = smb_rmdir(s, op->path);
+		if (rc == -ENOENT)
+			return 0;
+		if (rc == -ENOTEMPTY || rc == -EEXIST) {
+			sync_record_conflict(c, op->share, op->item, op->path,
+					     "DeletedOnClient_DirChangedOnServer",
+					     "the server's directory is not empty; not deleted");
+			return 1;
+		}
+		return rc;
+	case JOP_RENAME:
+		rc = smb_stat(s, op->path, &st);
+		if (rc == -ENOENT) {
+			snprintf(why, sizeof(why), "renamed here to %s, deleted on the server",
+				 op->path2);
+			sync_record_conflict(c, op->share, op->item, op->path2,
+					     "RenamedOnClient_DeletedOnServer", why);
+			return 1;
+		}
+		if (rc < 0)
+			return rc;
+		rc = smb_stat(s, op->path2, &st);
+		if (rc == 0) {
+			snprintf(why, sizeof(why), "renamed here from %s; the server has %s too",
+				 op->path, op->path2);
+			sync_record_conflict(c, op->share, op->item, op->path2,
+					     "RenamedOnClient_FileOnServer", why);
+			return 1;
+		}
+		if (rc != -ENOENT)
+			return rc;
+		return smb_rename(s, op->path, op->path2);
+	}
+	return -EINVAL;
+}
+
+int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, unsigned *done,
+			unsigned *conflicts)
+{
+	struct journal_op op;
+	uint64_t after = 0;
+	int rc;
+
+	*done = *conflicts = 0;
+	while ((rc = index_journal_next(cache_index(c), share, after, &op)) == 0) {
+		after = op.seq;
+		rc = apply(c, s, &op);
+		if (rc < 0 && smb_is_conn_error(rc))
+			return rc; /* keep it for the next try */
+		if (rc < 0) {
+			/* The server refused it for good (a name it does not take, ...). */
+			char why[256];
+			snprintf(why, sizeof(why), "the server refused it: %s", strerror(-rc));
+			sync_record_conflict(c, share, op.item, op.op == JOP_RENAME ? op.path2 : op.path,
+					     "Error", why);
+			rc = 1;
+		}
+		if (rc == 1) {
+			(*conflicts)++;
+			index_journal_drop_item(cache_index(c), op.item);
+		} else {
+			(*done)++;
+			index_journal_del(cache_index(c), op.seq);
+		}
+	}
+	return rc == -ENOENT ? 0 : rc;
+}
