@@ -66,6 +66,7 @@ static void *prober_main(void *arg)
 	pthread_mutex_lock(&p->lock);
 	while (!p->stopping) {
 		pthread_mutex_unlock(&p->lock);
+		index_reserve_refill(cache_index(m->cache));
 		smb_get_state(m->smb, &st);
 		if (!st.online && !st.forced)
 			smb_probe(m->smb);

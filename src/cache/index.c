@@ -9,11 +9,13 @@
 #include "cache/index.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/log.h"
 
@@ -123,23 +125,80 @@ static const char *const stmt_sql[ST_COUNT] = {
 		     "FROM items WHERE share = ?1",
 };
 
+#define RESERVE_BYTES (1 << 20)
+
 struct index {
+	char *reserve;		    /* path of the reserve file; constant */
 	sqlite3 *db;		    /* protected by lock */
 	sqlite3_stmt *st[ST_COUNT]; /* protected by lock */
 	pthread_mutex_t lock;	    /* serializes every call */
 };
 
+/*
+ * Logs a database error once and maps it: a full disk is ENOSPC (what a
+ * writer through the mount must see), anything else EIO.
+ */
 static int db_err(struct index *ix, const char *what)
 {
+	int code = sqlite3_errcode(ix->db);
+
+	if (code == SQLITE_FULL)
+		return -ENOSPC; /* the caller's error says it; no log flood */
 	log_err("index: %s: %s", what, sqlite3_errmsg(ix->db));
 	return -EIO;
+}
+
+/*
+ * The reserve: a file of RESERVE_BYTES beside the index, given up when the
+ * disk is full so that the index can still record deletes (the way a user
+ * frees space), and taken again later (index_reserve_refill).
+ */
+static int release_reserve(struct index *ix)
+{
+	if (unlink(ix->reserve) < 0)
+		return 0;
+	log_warn("cache disk full: released the index's reserve of %d KiB", RESERVE_BYTES / 1024);
+	return 1;
+}
+
+void index_reserve_refill(struct index *ix)
+{
+	int fd = open(ix->reserve, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return; /* there already, or no room: next time */
+	if (posix_fallocate(fd, 0, RESERVE_BYTES) != 0)
+		unlink(ix->reserve);
+	close(fd);
+}
+
+/* sqlite3_step, retried once after giving up the reserve on a full disk. */
+static int step(struct index *ix, sqlite3_stmt *st)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_FULL && release_reserve(ix)) {
+		sqlite3_reset(st);
+		rc = sqlite3_step(st);
+	}
+	return rc;
 }
 
 static int exec_sql(struct index *ix, const char *sql)
 {
 	char *msg = NULL;
+	int rc = sqlite3_exec(ix->db, sql, NULL, NULL, &msg);
 
-	if (sqlite3_exec(ix->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+	if (rc == SQLITE_FULL && release_reserve(ix)) {
+		sqlite3_free(msg);
+		msg = NULL;
+		rc = sqlite3_exec(ix->db, sql, NULL, NULL, &msg);
+	}
+	if (rc == SQLITE_FULL) {
+		sqlite3_free(msg);
+		return -ENOSPC;
+	}
+	if (rc != SQLITE_OK) {
 		log_err("index: %s", msg ? msg : "unknown error");
 		sqlite3_free(msg);
 		return -EIO;
@@ -203,6 +262,12 @@ int index_open(const char *path, struct index **out)
 	if (!ix)
 		return -ENOMEM;
 	pthread_mutex_init(&ix->lock, NULL);
+	if (asprintf(&ix->reserve, "%s.reserve", path) < 0) {
+		ix->reserve = NULL;
+		rc = -ENOMEM;
+		goto err_close;
+	}
+	index_reserve_refill(ix);
 	if (sqlite3_open_v2(path, &ix->db,
 			    SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX,
 			    NULL) != SQLITE_OK) {
@@ -239,6 +304,7 @@ void index_close(struct index *ix)
 		sqlite3_finalize(ix->st[i]);
 	sqlite3_close(ix->db);
 	pthread_mutex_destroy(&ix->lock);
+	free(ix->reserve);
 	free(ix);
 }
 
@@ -391,7 +457,7 @@ int index_insert(struct index *ix, struct index_item *it)
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)it->share);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)it->parent);
 	sqlite3_bind_text(st, 3, it->name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	rc = step(ix, st);
 	if (rc == SQLITE_DONE) {
 		it->id = (uint64_t)sqlite3_last_insert_rowid(ix->db);
 		rc = 0;
@@ -418,7 +484,7 @@ static int update_locked(struct index *ix, const struct index_item *it)
 	if (rc < 0)
 		return rc;
 	sqlite3_bind_int64(st, 22, (sqlite3_int64)it->id);
-	rc = sqlite3_step(st);
+	rc = step(ix, st);
 	if (rc == SQLITE_DONE)
 		rc = sqlite3_changes(ix->db) == 1 ? 0 : -ENOENT;
 	else
@@ -466,7 +532,7 @@ int index_move(struct index *ix, uint64_t id, uint64_t parent, const char *name)
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)parent);
 	sqlite3_bind_text(st, 3, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
+	rc = step(ix, st);
 	if (rc == SQLITE_DONE)
 		rc = sqlite3_changes(ix->db) == 1 ? 0 : -ENOENT;
 	else if (rc == SQLITE_CONSTRAINT)
@@ -525,7 +591,7 @@ int index_delete_tree(struct index *ix, uint64_t id, void (*gone)(void *arg, uin
 		goto rollback;
 	}
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	rc = sqlite3_step(st);
+	rc = step(ix, st);
 	sqlite3_finalize(st);
 	st = NULL;
 	if (rc != SQLITE_DONE) {
@@ -801,7 +867,7 @@ int index_journal_add(struct index *ix, const struct journal_op *op)
 	sqlite3_bind_int64(st, 7, op->base.size);
 	sqlite3_bind_int64(st, 8, op->base.mtime);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)op->base.file_id);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(ix, "journal add");
+	rc = step(ix, st) == SQLITE_DONE ? 0 : db_err(ix, "journal add");
 	sqlite3_finalize(st);
 out:
 	pthread_mutex_unlock(&ix->lock);
@@ -859,7 +925,7 @@ static int exec_int(struct index *ix, const char *sql, uint64_t v)
 		goto out;
 	}
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)v);
-	rc = sqlite3_step(st) == SQLITE_DONE ? 0 : db_err(ix, sql);
+	rc = step(ix, st) == SQLITE_DONE ? 0 : db_err(ix, sql);
 	sqlite3_finalize(st);
 out:
 	pthread_mutex_unlock(&ix->lock);

@@ -72,6 +72,12 @@ struct index;
  */
 int index_open(const char *path, struct index **out);
 void index_close(struct index *ix);
+/*
+ * Takes the reserve again if it was given up (the index keeps a small file
+ * beside it to release when the disk fills, so deletes can still be
+ * recorded).  Cheap when it is there.
+ */
+void index_reserve_refill(struct index *ix);
 
 /*
  * Finds or creates the share row for unc and its root item.  *share and

@@ -182,8 +182,9 @@ int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, unsigned
 			/* The server refused it for good (a name it does not take, ...). */
 			char why[256];
 			snprintf(why, sizeof(why), "the server refused it: %s", strerror(-rc));
-			sync_record_conflict(c, share, op.item, op.op == JOP_RENAME ? op.path2 : op.path,
-					     "Error", why);
+			sync_record_conflict(c, share, op.item,
+					     op.op == JOP_RENAME ? op.path2 : op.path, "Error",
+					     why);
 			rc = 1;
 		}
 		if (rc == 1) {

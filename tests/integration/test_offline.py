@@ -382,3 +382,87 @@ def test_fsynced_data_survives_kill9(smb_server, ofsyncd, make_bytes):
     assert (b / "doc.txt").read_bytes() == b"version 2, fsync'd\n"
     assert (b / "moved.bin").read_bytes() == data
     assert not (b / "made.bin").exists()
+
+
+@pytest.fixture
+def small_cache_dir(tmp_path):
+    """A 24 MiB tmpfs for the cache directory (a disk that fills up)."""
+    d = tmp_path / "smallcache"
+    d.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m,mode=0700", "tmpfs", str(d)],
+                   check=True, timeout=10)
+    yield d
+    subprocess.run(["umount", "-l", str(d)], timeout=10)
+
+
+def test_full_cache_disk_gives_enospc(smb_server, ofsyncd, small_cache_dir, make_bytes):
+    """A full cache disk makes writes fail with ENOSPC; what was written
+    before is intact (and still reaches the server), and the daemon keeps
+    running."""
+    early = make_bytes(3 * MiB, 38)
+    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"], cache_dir=small_cache_dir)
+    smb_server.stop()  # keep everything dirty in the cache
+    with open(m.mnt / "early.bin", "wb") as f:
+        f.write(early)
+        os.fsync(f.fileno())
+    chunk = make_bytes(1 * MiB, 39)
+    err = None
+    with open(m.mnt / "flood.bin", "wb") as f:
+        for _ in range(64):  # far more than the 24 MiB disk
+            try:
+                f.write(chunk)
+                f.flush()
+            except OSError as e:
+                err = e
+                break
+        try:
+            f.close()
+        except OSError:
+            pass
+    assert err is not None and err.errno == errno.ENOSPC, err
+    assert m.popen.poll() is None, "the daemon died"
+    assert m.status()["state"] == "offline"
+    assert (m.mnt / "early.bin").read_bytes() == early
+    os.unlink(m.mnt / "flood.bin")
+    smb_server.start()
+    wait_clean(m, 15)
+    assert (smb_server.backing / "early.bin").read_bytes() == early
+
+
+def test_interrupted_fetch_never_marked_present(smb_server, ofsyncd, make_bytes):
+    """A daemon killed in the middle of fetching a file leaves only bytes that
+    are really there marked present: restarted offline, every chunk of the
+    file either reads back exactly or fails with the offline errno."""
+    size = 48 * MiB
+    data = make_bytes(size, 40)
+    harness.write_file(smb_server.backing / "big.bin", data)
+    m = ofsyncd.mount(smb_server)
+    chunk = m.status()["chunk_size"]
+    assert os.stat(m.mnt / "big.bin").st_size == size  # known to the index
+    reader = subprocess.Popen(["cat", str(m.mnt / "big.bin")], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while m.info(m.mnt / "big.bin")["cached_bytes"] < 4 * MiB and time.monotonic() < deadline:
+        time.sleep(0.005)
+    cache, sock, mnt = m.cache_dir, m.socket, m.mnt
+    m.kill9()
+    reader.wait(timeout=10)
+    harness.lazy_unmount(mnt)
+    smb_server.stop()
+
+    m2 = ofsyncd.mount(smb_server, extra_opts=["offline"], mnt=mnt, cache_dir=cache,
+                       socket_path=sock)
+    cached = m2.info(m2.mnt / "big.bin")["cached_bytes"]
+    assert 0 < cached < size, cached
+    good = 0
+    with open(m2.mnt / "big.bin", "rb") as f:
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_RANDOM)
+        for off in range(0, size, chunk):
+            try:
+                got = os.pread(f.fileno(), chunk, off)
+            except OSError as e:
+                assert e.errno == OFFLINE_ERRNO, (off, e)
+                continue
+            assert got == data[off:off + chunk], f"wrong bytes served at {off}"
+            good += len(got)
+    assert good == cached, (good, cached)

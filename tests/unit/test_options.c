@@ -60,7 +60,15 @@ static const struct good_case {
 	unsigned timeout;
 	const char *attr_timeout; /* as "%g" prints it */
 	const char *fuse_opts;
+	unsigned probe_interval; /* 0: the default, 30 */
+	int offline;
 } good_cases[] = {
+	{.args = {"-o", "probe_interval=7,offline", "//s/h", "/m"},
+	 .probe_interval = 7,
+	 .offline = 1},
+	{.args = {"-o", "offline", "-o", "probe_interval=1", "//s/h", "/m"},
+	 .probe_interval = 1,
+	 .offline = 1},
 	{.args = {"//srv/share", "/mnt/x"}, .unc_text = "//srv/share", .mountpoint = "/mnt/x"},
 	{.args = {"-f", "-d", "\\\\SRV\\Share\\dir\\", "/mnt"},
 	 .foreground = 1,
@@ -170,6 +178,8 @@ START_TEST(test_good)
 	snprintf(attr, sizeof(attr), "%g", o.attr_timeout);
 	ck_assert_str_eq(attr, c->attr_timeout ? c->attr_timeout : "1");
 	ck_assert_str_eq(o.fuse_opts, c->fuse_opts ? c->fuse_opts : "");
+	ck_assert_uint_eq(o.probe_interval, c->probe_interval ? c->probe_interval : 30);
+	ck_assert_int_eq(o.offline, c->offline);
 	options_release(&o);
 	ck_assert_ptr_null(o.mountpoint);
 }
@@ -202,6 +212,10 @@ static const struct bad_case {
 	{{"-o", "guest=1", "//s/h", "/m"}, "option 'guest' takes no value"},
 	{{"-o", "ro=yes", "//s/h", "/m"}, "option 'ro' takes no value"},
 	{{"-o", "timeout=abc", "//s/h", "/m"}, "bad number 'abc' for timeout"},
+	{{"-o", "probe_interval=0", "//s/h", "/m"}, "bad number '0' for probe_interval"},
+	{{"-o", "probe_interval=soon", "//s/h", "/m"}, "bad number 'soon' for probe_interval"},
+	{{"-o", "probe_interval", "//s/h", "/m"}, "probe_interval"},
+	{{"-o", "offline=yes", "//s/h", "/m"}, "offline"},
 	{{"-o", "timeout=0", "//s/h", "/m"}, "bad number '0' for timeout"},
 	{{"-o", "timeout=-5", "//s/h", "/m"}, "bad number '-5' for timeout"},
 	{{"-o", "timeout=1.5", "//s/h", "/m"}, "bad number '1.5' for timeout"},
