@@ -235,6 +235,20 @@ void smb_force(struct smb *s, int forced)
 		set_state(s, 0, "forced offline");
 }
 
+/*
+ * Before taking smb_lock: offline, fail at once.  A probe may hold the lock
+ * for up to the timeout; nobody waits for it to learn the share is offline.
+ */
+static int offline_now(struct smb *s)
+{
+	int offline;
+
+	pthread_mutex_lock(&s->state_lock);
+	offline = !s->online || s->forced;
+	pthread_mutex_unlock(&s->state_lock);
+	return offline;
+}
+
 /* With smb_lock held: may a call go to the server? 0 or -SMB_OFFLINE_ERRNO. */
 static int enter(struct smb *s)
 {
@@ -317,6 +331,8 @@ int smb_stat(struct smb *s, const char *path, struct smb_stat *out)
 	rc = make_url(s, path, url, sizeof(url));
 	if (rc < 0)
 		return rc;
+	if (offline_now(s))
+		return -SMB_OFFLINE_ERRNO;
 	pthread_mutex_lock(&smb_lock);
 	rc = enter(s);
 	if (rc == 0)
@@ -345,6 +361,8 @@ int smb_list(struct smb *s, const char *path,
 	 * fn runs under the lock (it only collects entries, never calls the
 	 * network), so that a listing is one uninterrupted walk.
 	 */
+	if (offline_now(s))
+		return -SMB_OFFLINE_ERRNO;
 	pthread_mutex_lock(&smb_lock);
 	rc = enter(s);
 	if (rc < 0)
@@ -384,6 +402,8 @@ int smb_open(struct smb *s, const char *path, int flags, mode_t mode, struct smb
 	rc = make_url(s, path, url, sizeof(url));
 	if (rc < 0)
 		return rc;
+	if (offline_now(s))
+		return -SMB_OFFLINE_ERRNO;
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
@@ -417,6 +437,8 @@ ssize_t smb_pread(struct smb *s, struct smb_file *f, void *buf, size_t len, int6
 	size_t done = 0;
 	int rc;
 
+	if (offline_now(s))
+		return -SMB_OFFLINE_ERRNO;
 	pthread_mutex_lock(&smb_lock);
 	rc = enter_file(s, f);
 	if (rc < 0)
@@ -448,6 +470,8 @@ int smb_pwrite(struct smb *s, struct smb_file *f, const void *buf, size_t len, i
 	size_t done = 0;
 	int rc;
 
+	if (offline_now(s))
+		return -SMB_OFFLINE_ERRNO;
 	pthread_mutex_lock(&smb_lock);
 	rc = enter_file(s, f);
 	if (rc < 0)
@@ -477,6 +501,8 @@ int smb_fstat(struct smb *s, struct smb_file *f, struct smb_stat *out)
 	struct stat st;
 	int rc;
 
+	if (offline_now(s))
+		return -SMB_OFFLINE_ERRNO;
 	pthread_mutex_lock(&smb_lock);
 	rc = enter_file(s, f);
 	if (rc == 0)
@@ -513,6 +539,8 @@ int smb_rename(struct smb *s, const char *from, const char *to)
 		rc = make_url(s, to, uto, sizeof(uto));
 	if (rc < 0)
 		return rc;
+	if (offline_now(s))
+		return -SMB_OFFLINE_ERRNO;
 	pthread_mutex_lock(&smb_lock);
 	rc = enter(s);
 	if (rc == 0)
@@ -533,6 +561,8 @@ static int path_call(struct smb *s, enum path_op op, const char *path, mode_t mo
 	rc = make_url(s, path, url, sizeof(url));
 	if (rc < 0)
 		return rc;
+	if (offline_now(s))
+		return -SMB_OFFLINE_ERRNO;
 	pthread_mutex_lock(&smb_lock);
 	rc = enter(s);
 	if (rc < 0)
@@ -591,6 +621,8 @@ int smb_utimes(struct smb *s, const char *path, int64_t atime_ns, int64_t mtime_
 	tv[0].tv_usec = (atime_ns % 1000000000) / 1000;
 	tv[1].tv_sec = mtime_ns / 1000000000;
 	tv[1].tv_usec = (mtime_ns % 1000000000) / 1000;
+	if (offline_now(s))
+		return -SMB_OFFLINE_ERRNO;
 	pthread_mutex_lock(&smb_lock);
 	rc = enter(s);
 	if (rc == 0)
@@ -608,6 +640,8 @@ int smb_statvfs(struct smb *s, struct statvfs *out)
 	rc = make_url(s, "", url, sizeof(url));
 	if (rc < 0)
 		return rc;
+	if (offline_now(s))
+		return -SMB_OFFLINE_ERRNO;
 	pthread_mutex_lock(&smb_lock);
 	rc = enter(s);
 	if (rc == 0)

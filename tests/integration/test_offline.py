@@ -121,6 +121,14 @@ def test_frozen_server_calls_are_bounded(smb_server, ofsyncd, make_bytes):
         assert e is not None and e.errno == OFFLINE_ERRNO, e
         assert took < timeout + 2, took
         assert m.status()["state"] == "offline"
+        # Now offline, with the prober stuck in a probe of the frozen
+        # server: an uncached read fails at once, it does not queue behind.
+        time.sleep(1.5)
+        for _ in range(3):
+            _, e, took = timed(lambda: (m.mnt / "uncached.bin").read_bytes())
+            assert e is not None and e.errno == OFFLINE_ERRNO, e
+            assert took < 0.5, took
+            time.sleep(0.4)
     finally:
         smb_server.resume()
     # The prober brings it back.
