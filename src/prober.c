@@ -24,12 +24,18 @@ struct prober {
 	int kicked;
 };
 
-static int has_dirty(struct mount *m)
+/*
+ * Is there work for a background sync-out?  Journal entries, or dirty files
+ * without a recorded conflict: a conflict waits for the user, it is not
+ * retried (and re-uploaded) every interval.
+ */
+static int has_work(struct mount *m)
 {
-	struct index_stats st;
+	uint64_t ops = 0, files = 0;
 
-	return index_stats(cache_index(m->cache), m->share, &st) == 0 &&
-	       (st.dirty_items > 0 || st.pending_ops > 0);
+	index_journal_count(cache_index(m->cache), m->share, &ops);
+	index_unresolved_dirty(cache_index(m->cache), m->share, &files);
+	return ops > 0 || files > 0;
 }
 
 /* One background sync-out, framed by its events. */
@@ -71,7 +77,7 @@ static void *prober_main(void *arg)
 		if (!st.online && !st.forced)
 			smb_probe(m->smb);
 		smb_get_state(m->smb, &st);
-		if (st.online && has_dirty(m))
+		if (st.online && has_work(m))
 			background_sync(m);
 
 		pthread_mutex_lock(&p->lock);

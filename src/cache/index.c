@@ -1044,3 +1044,17 @@ out:
 	pthread_mutex_unlock(&ix->lock);
 	return rc;
 }
+
+int index_conflict_item(struct index *ix, uint64_t item, uint64_t *n)
+{
+	return count_int(ix, "SELECT count(*) FROM conflicts WHERE item = ?1", item, n);
+}
+
+int index_unresolved_dirty(struct index *ix, uint64_t share, uint64_t *n)
+{
+	return count_int(ix,
+			 "SELECT count(*) FROM items WHERE share = ?1 AND parent != 0 AND "
+			 "type = 1 AND (gen != synced_gen OR (flags & 3) != 0) AND "
+			 "id NOT IN (SELECT item FROM conflicts)",
+			 share, n);
+}

@@ -176,6 +176,10 @@ int index_journal_item_pending(struct index *ix, uint64_t item, uint64_t *n);
 int index_conflict_add(struct index *ix, uint64_t share, uint64_t item, const char *path,
 		       const char *state, const char *detail, int64_t when);
 int index_conflict_clear_item(struct index *ix, uint64_t item);
+/* How many conflicts the item has in the store.  0 or -EIO. */
+int index_conflict_item(struct index *ix, uint64_t item, uint64_t *n);
+/* Dirty files of the share with no recorded conflict (work for a sync-out). */
+int index_unresolved_dirty(struct index *ix, uint64_t share, uint64_t *n);
 /* Calls fn for each conflict of the share, by path; fn returns 0 to go on. */
 int index_conflicts(struct index *ix, uint64_t share,
 		    int (*fn)(void *arg, uint64_t item, const char *path, const char *state,

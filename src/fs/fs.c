@@ -1083,10 +1083,19 @@ err:
 
 /* ---- namespace --------------------------------------------------------- */
 
-/* Checks a new name: our temporary names are reserved. */
+/*
+ * Checks a new name: our temporary names are reserved, and SMB takes no
+ * control characters and none of \\ / : * ? " < > | (the server would refuse
+ * it online; offline it must be refused too, not at replay).
+ */
 static int name_ok(const char *name)
 {
-	return sync_name_hidden(name) ? -EINVAL : 0;
+	if (sync_name_hidden(name))
+		return -EINVAL;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || strchr("\\/:*?\"<>|", *p))
+			return -EINVAL;
+	return 0;
 }
 
 /*

@@ -104,10 +104,40 @@ static int copy_content(struct cache *c, struct smb *s, struct node *n, const st
 	return rc;
 }
 
+/*
+ * Compares the target with the snapshot's base.  Returns 0 when it may be
+ * replaced, -ESTALE for a conflict (recorded here), or the server's error.
+ */
+static int check_target(struct cache *c, struct smb *s, struct node *n, const struct snapshot *sn,
+			const char *path)
+{
+	struct smb_stat cur;
+	int rc = smb_stat(s, path, &cur);
+
+	if (rc == 0 && sn->base.valid && sync_base_changed(&sn->base, &cur)) {
+		sync_record_conflict(c, sn->share, n->id, path,
+				     "FileChangedOnClient_ChangedOnServer",
+				     "changed here and on the server; both kept, not uploaded");
+		return -ESTALE;
+	}
+	if (rc == -ENOENT && sn->base.valid) {
+		sync_record_conflict(c, sn->share, n->id, path,
+				     "FileChangedOnClient_DeletedOnServer",
+				     "changed here, deleted on the server; kept here");
+		return -ESTALE;
+	}
+	if (rc == 0 && !sn->base.valid) {
+		sync_record_conflict(c, sn->share, n->id, path, "FileCreatedOnClient_FileOnServer",
+				     "created here and on the server; both kept");
+		return -ESTALE;
+	}
+	return rc == -ENOENT ? 0 : rc;
+}
+
 int sync_push_file(struct cache *c, struct smb *s, struct node *n)
 {
 	char path[4096], tmp[4200];
-	struct smb_stat cur, now;
+	struct smb_stat now;
 	struct smb_file *out;
 	struct snapshot sn;
 	int rc;
@@ -133,6 +163,10 @@ int sync_push_file(struct cache *c, struct smb *s, struct node *n)
 		rc = temp_name(path, tmp, sizeof(tmp));
 	if (rc < 0)
 		return rc;
+	/* A conflict known before uploading costs one stat, not the whole file. */
+	rc = check_target(c, s, n, &sn, path);
+	if (rc < 0)
+		return rc;
 	rc = smb_open(s, tmp, O_WRONLY | O_CREAT | O_EXCL, 0644, &out);
 	if (rc < 0) {
 		log_warn("upload of %s: cannot create %s: %s", path, tmp, strerror(-rc));
@@ -147,28 +181,8 @@ int sync_push_file(struct cache *c, struct smb *s, struct node *n)
 		goto err_unlink;
 
 	/* The race between planning and doing: look at the target again. */
-	rc = smb_stat(s, path, &cur);
-	if (rc == 0 && sn.base.valid && sync_base_changed(&sn.base, &cur)) {
-		sync_record_conflict(c, sn.share, n->id, path,
-				     "FileChangedOnClient_ChangedOnServer",
-				     "changed here and on the server; both kept, not uploaded");
-		rc = -ESTALE;
-		goto err_unlink;
-	}
-	if (rc == -ENOENT && sn.base.valid) {
-		sync_record_conflict(c, sn.share, n->id, path,
-				     "FileChangedOnClient_DeletedOnServer",
-				     "changed here, deleted on the server; kept here");
-		rc = -ESTALE;
-		goto err_unlink;
-	}
-	if (rc == 0 && !sn.base.valid) {
-		sync_record_conflict(c, sn.share, n->id, path, "FileCreatedOnClient_FileOnServer",
-				     "created here and on the server; both kept");
-		rc = -ESTALE;
-		goto err_unlink;
-	}
-	if (rc < 0 && rc != -ENOENT)
+	rc = check_target(c, s, n, &sn, path);
+	if (rc < 0)
 		goto err_unlink;
 	rc = smb_rename(s, tmp, path);
 	if (rc < 0)
@@ -229,6 +243,13 @@ int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, struct sync_o
 		type = node->it.type;
 		pthread_mutex_unlock(&node->lock);
 		if (type != ITEM_FILE) {
+			cache_node_put(c, node, 1);
+			continue;
+		}
+		uint64_t conflicted = 0;
+		index_conflict_item(cache_index(c), ids[i], &conflicted);
+		if (conflicted) {
+			out->conflicts++; /* recorded before: the user resolves it */
 			cache_node_put(c, node, 1);
 			continue;
 		}

@@ -307,6 +307,12 @@ def test_created_then_deleted_offline_leaves_no_trace(smb_server, ofsyncd):
     os.rmdir(m.mnt / "tmpdir")
     st = m.status()
     assert st["pending_ops"] == 0 and st["dirty_items"] == 0, st
+    # A name SMB would refuse is refused offline too, at once.
+    for bad in ("what?.txt", "a:b", "pipe|name"):
+        with pytest.raises(OSError) as ei:
+            (m.mnt / bad).write_bytes(b"x")
+        assert ei.value.errno == errno.EINVAL, bad
+    assert m.status()["pending_ops"] == 0
     smb_server.start()
     wait_state(m, "online", 10)
     time.sleep(1.5)  # a background sync had its chance
@@ -331,6 +337,11 @@ def test_conflict_offline_and_on_server(smb_server, ofsyncd):
         smb_server.start()
         end = ev.wait_for("BackgroundSyncEnd", 15)
         assert end["data"]["conflicts"] == 1, end
+        # A recorded conflict waits for the user: it is not retried (nor
+        # uploaded again) at every probe interval.
+        seen = len(ev.lines)
+        time.sleep(2.5)
+        assert len(ev.lines) == seen, ev.lines[seen:]
     finally:
         ev.close()
     assert (b / "both.txt").read_bytes() == b"changed on the server meanwhile\n"
