@@ -517,6 +517,19 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if (rc < 0)
 		goto err_put;
 	pthread_mutex_lock(&n->lock);
+	/*
+	 * A ghost (known by name, no byte cached) cannot be read offline:
+	 * opening it for reading fails at once with the offline errno.
+	 */
+	if ((fi->flags & O_ACCMODE) == O_RDONLY && n->it.size > 0 && n->it.present.n == 0) {
+		struct smb_state st;
+		smb_get_state(fs->s, &st);
+		if (!st.online || st.forced) {
+			pthread_mutex_unlock(&n->lock);
+			rc = -SMB_OFFLINE_ERRNO;
+			goto err_put;
+		}
+	}
 	rc = cache_node_fd(fs->c, n);
 	if (rc >= 0) {
 		/* Keep the kernel's pages only if the content did not change under them. */

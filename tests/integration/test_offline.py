@@ -91,6 +91,8 @@ def test_cached_file_survives_server_stop(smb_server, ofsyncd, make_bytes):
     # once with the documented errno, not zeros.
     assert os.listdir(m.mnt / "sub") == ["note.txt"]
     assert os.stat(m.mnt / "sub" / "note.txt").st_size == 4
+    _, e, took = timed(os.open, m.mnt / "sub" / "note.txt", os.O_RDONLY)
+    assert e is not None and e.errno == OFFLINE_ERRNO and took < 2, (e, took)
     _, e, took = timed(lambda: (m.mnt / "sub" / "note.txt").read_bytes())
     assert e is not None and e.errno == OFFLINE_ERRNO, e
     assert took < 2, took
