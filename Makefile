@@ -35,7 +35,7 @@ CHECK_LIBS   := $(shell pkg-config --libs check)
 UTIL_OBJS  := src/util/log.o src/util/range.o src/util/unc.o src/util/util.o
 CACHE_OBJS := src/cache/index.o src/cache/store.o src/cache/cache.o
 SMB_OBJS   := src/smb/smb.o
-SYNC_OBJS  := src/sync/push.o src/sync/remote.o src/sync/journal.o
+SYNC_OBJS  := src/sync/push.o src/sync/remote.o src/sync/journal.o src/sync/plan.o src/sync/lnk.o src/sync/flags.o
 FS_OBJS    := src/fs/fs.o src/fs/notify.o
 IPC_OBJS   := src/ipc/proto.o src/ipc/client.o
 IPCD_OBJS  := src/ipc/server.o
@@ -43,11 +43,14 @@ DAEMON_OBJS := src/ofsyncd.o src/ctl.o src/prober.o src/options.o $(UTIL_OBJS) $
                $(SYNC_OBJS) $(FS_OBJS) $(IPC_OBJS) $(IPCD_OBJS)
 CLI_OBJS   := tools/ofsync.o $(UTIL_OBJS) $(IPC_OBJS)
 
-UNIT_TESTS := test_range test_unc test_proto test_options
+UNIT_TESTS := test_range test_unc test_proto test_options test_plan test_lnk test_flags
 test_range_OBJS   := src/util/range.o
 test_unc_OBJS     := src/util/unc.o
 test_proto_OBJS   := src/ipc/proto.o src/util/util.o
 test_options_OBJS := src/options.o src/util/unc.o src/util/log.o src/util/util.o
+test_plan_OBJS    := src/sync/plan.o
+test_lnk_OBJS     := src/sync/lnk.o src/util/unc.o
+test_flags_OBJS   := src/sync/flags.o
 
 BINS := $(BUILD)/ofsyncd $(BUILD)/ofsync
 

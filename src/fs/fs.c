@@ -12,6 +12,12 @@
  *   in the index.  A crash between the two leaves bytes written but not
  *   marked, which is harmless.
  *
+ *   Known window: a read checks the ranges under the node lock and reads the
+ *   cache file after dropping it (the reply must not hold a lock).  A remote
+ *   change landing in between punches the old bytes, so such a read may see
+ *   zeros where the old version was.  Closing it needs a per-node read/write
+ *   lock held across the pread (not across the reply); left for later.
+ *
  * Attributes and names are trusted for attr_timeout seconds; after that
  * getattr, lookup and opendir ask the server, and a change there replaces
  * clean cached data and invalidates the kernel's pages (sync_apply_remote).
