@@ -45,11 +45,11 @@ CLI_OBJS   := tools/ofsync.o $(UTIL_OBJS) $(IPC_OBJS)
 
 UNIT_TESTS := test_range test_unc test_proto test_options test_plan test_lnk test_flags
 test_range_OBJS   := src/util/range.o
-test_unc_OBJS     := src/util/unc.o
+test_unc_OBJS     := src/util/unc.o src/util/util.o
 test_proto_OBJS   := src/ipc/proto.o src/util/util.o
 test_options_OBJS := src/options.o src/util/unc.o src/util/log.o src/util/util.o
 test_plan_OBJS    := src/sync/plan.o
-test_lnk_OBJS     := src/sync/lnk.o src/util/unc.o
+test_lnk_OBJS     := src/sync/lnk.o src/util/unc.o src/util/util.o
 test_flags_OBJS   := src/sync/flags.o
 
 BINS := $(BUILD)/ofsyncd $(BUILD)/ofsync

@@ -34,6 +34,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "util/util.h"
+
 #include "util/unc.h"
 
 #define SHLLINK_HEADER_SIZE 0x4c
@@ -74,22 +76,6 @@ struct span {
 	size_t len;
 	const char *what;
 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Writes a reason into err (when there is one) and returns -EINVAL. */
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
 
 static uint16_t get16(const uint8_t *p)
 {
@@ -142,8 +128,8 @@ static int check_offset(const struct span *s, uint32_t off, size_t lo, const cha
 			size_t errlen)
 {
 	if (off < lo || off >= s->len)
-		return fail(err, errlen, "%s offset 0x%x outside %s (0x%zx..0x%zx)", name, off,
-			    s->what, lo, s->len);
+		return errfmt(-EINVAL, err, errlen, "%s offset 0x%x outside %s (0x%zx..0x%zx)",
+			      name, off, s->what, lo, s->len);
 	return 0;
 }
 
@@ -165,7 +151,8 @@ static int read_ansi(const struct span *s, uint32_t off, size_t lo, const char *
 	p = s->p + off;
 	end = memchr(p, 0, s->len - off);
 	if (!end)
-		return fail(err, errlen, "%s has no terminator inside %s", name, s->what);
+		return errfmt(-EINVAL, err, errlen, "%s has no terminator inside %s", name,
+			      s->what);
 	if (!dst)
 		return 0;
 	dst[0] = '\0';
@@ -175,7 +162,7 @@ static int read_ansi(const struct span *s, uint32_t off, size_t lo, const char *
 		if (cp >= 0x80 && cp < 0xa0)
 			cp = cp1252_high[cp - 0x80];
 		if (put_utf8(dst, LNK_PATH_MAX, &n, cp) < 0)
-			return fail(err, errlen, "%s too long", name);
+			return errfmt(-EINVAL, err, errlen, "%s too long", name);
 	}
 	return 0;
 }
@@ -205,22 +192,23 @@ static int read_utf16(const struct span *s, uint32_t off, size_t lo, const char 
 		if (cp == 0)
 			return 0;
 		if (cp >= 0xdc00 && cp <= 0xdfff)
-			return fail(err, errlen, "%s has a lone low surrogate at 0x%zx", name, i);
+			return errfmt(-EINVAL, err, errlen, "%s has a lone low surrogate at 0x%zx",
+				      name, i);
 		if (cp >= 0xd800 && cp <= 0xdbff) {
 			uint32_t lo16 = s->len - i >= 4 ? get16(s->p + i + 2) : 0;
 
 			if (lo16 < 0xdc00 || lo16 > 0xdfff)
-				return fail(err, errlen, "%s has a lone high surrogate at 0x%zx",
-					    name, i);
+				return errfmt(-EINVAL, err, errlen,
+					      "%s has a lone high surrogate at 0x%zx", name, i);
 			cp = 0x10000 + ((cp - 0xd800) << 10) + (lo16 - 0xdc00);
 			i += 2;
 		}
 		if (dst == scratch)
 			n = 0;
 		if (put_utf8(dst, cap, &n, cp) < 0)
-			return fail(err, errlen, "%s too long", name);
+			return errfmt(-EINVAL, err, errlen, "%s too long", name);
 	}
-	return fail(err, errlen, "%s has no terminator inside %s", name, s->what);
+	return errfmt(-EINVAL, err, errlen, "%s has no terminator inside %s", name, s->what);
 }
 
 /*
@@ -246,10 +234,11 @@ static int check_volume_id(const struct span *li, uint32_t off, size_t lo, char 
 	uint32_t size;
 
 	if (off < lo || off > li->len || li->len - off < VOLUME_ID_FIXED + 1)
-		return fail(err, errlen, "VolumeIDOffset 0x%x outside LinkInfo", off);
+		return errfmt(-EINVAL, err, errlen, "VolumeIDOffset 0x%x outside LinkInfo", off);
 	size = get32(li->p + off);
 	if (size <= VOLUME_ID_FIXED || size > li->len - off)
-		return fail(err, errlen, "VolumeIDSize 0x%x does not fit in LinkInfo", size);
+		return errfmt(-EINVAL, err, errlen, "VolumeIDSize 0x%x does not fit in LinkInfo",
+			      size);
 	return 0;
 }
 
@@ -270,12 +259,12 @@ static int read_network_link(const struct span *li, uint32_t off, size_t lo, str
 	int rc;
 
 	if (off < lo || off > li->len || li->len - off < CNRL_HEADER_MIN)
-		return fail(err, errlen, "CommonNetworkRelativeLinkOffset 0x%x outside LinkInfo",
-			    off);
+		return errfmt(-EINVAL, err, errlen,
+			      "CommonNetworkRelativeLinkOffset 0x%x outside LinkInfo", off);
 	size = get32(li->p + off);
 	if (size < CNRL_HEADER_MIN || size > li->len - off)
-		return fail(err, errlen,
-			    "CommonNetworkRelativeLinkSize 0x%x does not fit in LinkInfo", size);
+		return errfmt(-EINVAL, err, errlen,
+			      "CommonNetworkRelativeLinkSize 0x%x does not fit in LinkInfo", size);
 	c.p = li->p + off;
 	c.len = size;
 	flags = get32(c.p + 4);
@@ -284,10 +273,11 @@ static int read_network_link(const struct span *li, uint32_t off, size_t lo, str
 	if (net > CNRL_HEADER_MIN) {
 		hdr = CNRL_HEADER_UNICODE;
 		if (c.len < hdr)
-			return fail(err, errlen,
-				    "CommonNetworkRelativeLinkSize 0x%x too small for its Unicode "
-				    "offsets",
-				    size);
+			return errfmt(
+				-EINVAL, err, errlen,
+				"CommonNetworkRelativeLinkSize 0x%x too small for its Unicode "
+				"offsets",
+				size);
 		net_u = get32(c.p + 0x14);
 		dev_u = get32(c.p + 0x18);
 	}
@@ -300,14 +290,14 @@ static int read_network_link(const struct span *li, uint32_t off, size_t lo, str
 			return rc;
 	}
 	if (!out->net_name[0])
-		return fail(err, errlen, "empty NetName");
+		return errfmt(-EINVAL, err, errlen, "empty NetName");
 	/* Checked alone, so that "\\srv" + "share\f.txt" is not taken for a share. */
 	if (!is_sep(out->net_name[0]) || !is_sep(out->net_name[1]) ||
 	    unc_parse(out->net_name, &u, why, sizeof(why)) < 0)
-		return fail(err, errlen, "NetName is not a share path: %s",
-			    is_sep(out->net_name[0]) && is_sep(out->net_name[1]) ?
-				    why :
-				    "it does not start with \\\\");
+		return errfmt(-EINVAL, err, errlen, "NetName is not a share path: %s",
+			      is_sep(out->net_name[0]) && is_sep(out->net_name[1]) ?
+				      why :
+				      "it does not start with \\\\");
 	return 0;
 }
 
@@ -328,13 +318,13 @@ static int set_unc(const char *path, struct lnk_target *out, char *err, size_t e
 			return 0;
 		n = snprintf(buf, sizeof(buf), "\\\\%s", path + 8);
 		if (n < 0 || (size_t)n >= sizeof(buf))
-			return fail(err, errlen, "target path too long");
+			return errfmt(-EINVAL, err, errlen, "target path too long");
 		path = buf;
 	}
 	if (unc_parse(path, &u, why, sizeof(why)) < 0)
-		return fail(err, errlen, "target is not a share path: %s", why);
+		return errfmt(-EINVAL, err, errlen, "target is not a share path: %s", why);
 	if (unc_format(&u, out->unc, sizeof(out->unc)) < 0)
-		return fail(err, errlen, "target path too long");
+		return errfmt(-EINVAL, err, errlen, "target path too long");
 	return 0;
 }
 
@@ -347,7 +337,7 @@ static int join(char *dst, size_t cap, const char *base, const char *suffix, cha
 	int k = snprintf(dst, cap, "%s%s%s", base, sep, suffix);
 
 	if (k < 0 || (size_t)k >= cap)
-		return fail(err, errlen, "target path too long");
+		return errfmt(-EINVAL, err, errlen, "target path too long");
 	return 0;
 }
 
@@ -360,17 +350,19 @@ static int read_link_info(const struct span *li, struct lnk_target *out, char *e
 
 	hdr = get32(li->p + 4);
 	if (hdr != LI_HEADER_MIN && hdr < LI_HEADER_UNICODE)
-		return fail(err, errlen, "bad LinkInfoHeaderSize 0x%x", hdr);
+		return errfmt(-EINVAL, err, errlen, "bad LinkInfoHeaderSize 0x%x", hdr);
 	if (hdr > li->len)
-		return fail(err, errlen, "LinkInfoHeaderSize 0x%x larger than LinkInfoSize 0x%zx",
-			    hdr, li->len);
+		return errfmt(-EINVAL, err, errlen,
+			      "LinkInfoHeaderSize 0x%x larger than LinkInfoSize 0x%zx", hdr,
+			      li->len);
 	flags = get32(li->p + 8);
 	if (hdr >= LI_HEADER_UNICODE) {
 		local_u = get32(li->p + 0x1c);
 		suffix_u = get32(li->p + 0x20);
 	}
 	if (!(flags & (LI_VOLUME_ID_AND_LOCAL_BASE_PATH | LI_COMMON_NETWORK_RELATIVE_LINK)))
-		return fail(err, errlen, "LinkInfo has neither a local nor a network path");
+		return errfmt(-EINVAL, err, errlen,
+			      "LinkInfo has neither a local nor a network path");
 
 	if (flags & LI_VOLUME_ID_AND_LOCAL_BASE_PATH) {
 		rc = check_volume_id(li, get32(li->p + 0xc), hdr, err, errlen);
@@ -398,7 +390,7 @@ static int read_link_info(const struct span *li, struct lnk_target *out, char *e
 	else if (out->local_base[0])
 		rc = join(full, sizeof(full), out->local_base, out->path_suffix, err, errlen);
 	else
-		return fail(err, errlen, "empty LocalBasePath");
+		return errfmt(-EINVAL, err, errlen, "empty LocalBasePath");
 	if (rc < 0)
 		return rc;
 	if (is_sep(full[0]) && is_sep(full[1]))
@@ -416,34 +408,37 @@ int lnk_parse(const void *buf, size_t len, struct lnk_target *out, char *err, si
 
 	memset(out, 0, sizeof(*out));
 	if (!buf || len < SHLLINK_HEADER_SIZE)
-		return fail(err, errlen, "too short for a shell link header (%zu bytes)", len);
+		return errfmt(-EINVAL, err, errlen, "too short for a shell link header (%zu bytes)",
+			      len);
 	size = get32(b);
 	if (size != SHLLINK_HEADER_SIZE)
-		return fail(err, errlen, "HeaderSize 0x%x, expected 0x4c", size);
+		return errfmt(-EINVAL, err, errlen, "HeaderSize 0x%x, expected 0x4c", size);
 	if (memcmp(b + 4, link_clsid, sizeof(link_clsid)) != 0)
-		return fail(err, errlen, "not a shell link (wrong LinkCLSID)");
+		return errfmt(-EINVAL, err, errlen, "not a shell link (wrong LinkCLSID)");
 	flags = get32(b + SHLLINK_FLAGS_AT);
 	if (!(flags & LF_HAS_LINK_INFO))
-		return fail(err, errlen, "no LinkInfo (HasLinkInfo unset)");
+		return errfmt(-EINVAL, err, errlen, "no LinkInfo (HasLinkInfo unset)");
 	if (flags & LF_FORCE_NO_LINK_INFO)
-		return fail(err, errlen, "LinkInfo flagged absent (ForceNoLinkInfo)");
+		return errfmt(-EINVAL, err, errlen, "LinkInfo flagged absent (ForceNoLinkInfo)");
 
 	if (flags & LF_HAS_LINK_TARGET_ID_LIST) {
 		if (len - pos < 2)
-			return fail(err, errlen, "file ends before IDListSize");
+			return errfmt(-EINVAL, err, errlen, "file ends before IDListSize");
 		size = get16(b + pos);
 		pos += 2;
 		if (size > len - pos)
-			return fail(err, errlen, "IDListSize 0x%x runs past the end", size);
+			return errfmt(-EINVAL, err, errlen, "IDListSize 0x%x runs past the end",
+				      size);
 		pos += size;
 	}
 
 	if (len - pos < LI_HEADER_MIN)
-		return fail(err, errlen, "file ends inside the LinkInfo header");
+		return errfmt(-EINVAL, err, errlen, "file ends inside the LinkInfo header");
 	size = get32(b + pos);
 	if (size > len - pos)
-		return fail(err, errlen, "LinkInfoSize 0x%x runs past the end (0x%zx bytes left)",
-			    size, len - pos);
+		return errfmt(-EINVAL, err, errlen,
+			      "LinkInfoSize 0x%x runs past the end (0x%zx bytes left)", size,
+			      len - pos);
 	li.p = b + pos;
 	li.len = size;
 	rc = read_link_info(&li, out, err, errlen);

@@ -17,21 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-/* Writes a reason into err (when there is one) and returns -EINVAL. */
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (err && errlen) {
-		va_start(ap, fmt);
-		vsnprintf(err, errlen, fmt, ap);
-		va_end(ap);
-	}
-	return -EINVAL;
-}
+#include "util/util.h"
 
 static bool is_sep(char c)
 {
@@ -76,12 +62,12 @@ static int parse_ipv6(const char **pp, struct unc *u, char *err, size_t errlen)
 	while (*close && *close != ']' && !is_sep(*close))
 		close++;
 	if (*close != ']')
-		return fail(err, errlen, "missing ']' after IPv6 address");
+		return errfmt(-EINVAL, err, errlen, "missing ']' after IPv6 address");
 	len = (size_t)(close - p);
 	if (len == 0)
-		return fail(err, errlen, "empty server name");
+		return errfmt(-EINVAL, err, errlen, "empty server name");
 	if (len >= sizeof(host))
-		return fail(err, errlen, "server name too long");
+		return errfmt(-EINVAL, err, errlen, "server name too long");
 	memcpy(host, p, len);
 	host[len] = '\0';
 	/* An optional zone ("fe80::1%eth0") follows the address. */
@@ -89,13 +75,13 @@ static int parse_ipv6(const char **pp, struct unc *u, char *err, size_t errlen)
 	if (zone) {
 		*zone = '\0';
 		if (zone[1] == '\0')
-			return fail(err, errlen, "empty IPv6 zone");
+			return errfmt(-EINVAL, err, errlen, "empty IPv6 zone");
 		for (const char *z = zone + 1; *z; z++)
 			if (!isalnum((unsigned char)*z) && *z != '-' && *z != '_' && *z != '.')
-				return fail(err, errlen, "bad IPv6 zone '%s'", zone + 1);
+				return errfmt(-EINVAL, err, errlen, "bad IPv6 zone '%s'", zone + 1);
 	}
 	if (inet_pton(AF_INET6, host, addr) != 1)
-		return fail(err, errlen, "bad IPv6 address '%s'", host);
+		return errfmt(-EINVAL, err, errlen, "bad IPv6 address '%s'", host);
 	if (zone)
 		*zone = '%';
 	memcpy(u->server, host, len + 1);
@@ -112,18 +98,18 @@ static int parse_host(const char **pp, struct unc *u, char *err, size_t errlen)
 
 	while (p[len] && p[len] != ':' && !is_sep(p[len])) {
 		if (!host_char((unsigned char)p[len]))
-			return fail(err, errlen, "bad character %s in server name",
-				    show_char((unsigned char)p[len], cb, sizeof(cb)));
+			return errfmt(-EINVAL, err, errlen, "bad character %s in server name",
+				      show_char((unsigned char)p[len], cb, sizeof(cb)));
 		len++;
 	}
 	if (len == 0 && p[0] == ':')
-		return fail(err, errlen,
-			    "empty server name (an IPv6 address goes in brackets: "
-			    "//[::1]/share)");
+		return errfmt(-EINVAL, err, errlen,
+			      "empty server name (an IPv6 address goes in brackets: "
+			      "//[::1]/share)");
 	if (len == 0)
-		return fail(err, errlen, "empty server name");
+		return errfmt(-EINVAL, err, errlen, "empty server name");
 	if (len >= sizeof(u->server))
-		return fail(err, errlen, "server name too long");
+		return errfmt(-EINVAL, err, errlen, "server name too long");
 	memcpy(u->server, p, len);
 	u->server[len] = '\0';
 	*pp = p + len;
@@ -140,15 +126,16 @@ static int parse_port(const char **pp, struct unc *u, char *err, size_t errlen)
 	while (*q && !is_sep(*q))
 		q++;
 	if (q == p)
-		return fail(err, errlen, "missing port number after ':'");
+		return errfmt(-EINVAL, err, errlen, "missing port number after ':'");
 	for (const char *d = p; d < q; d++) {
 		if (*d < '0' || *d > '9')
-			return fail(err, errlen, "bad port '%.*s'", (int)(q - p), p);
+			return errfmt(-EINVAL, err, errlen, "bad port '%.*s'", (int)(q - p), p);
 		if (port <= 65535)
 			port = port * 10 + (unsigned long)(*d - '0');
 	}
 	if (port == 0 || port > 65535)
-		return fail(err, errlen, "port %.*s out of range (1-65535)", (int)(q - p), p);
+		return errfmt(-EINVAL, err, errlen, "port %.*s out of range (1-65535)",
+			      (int)(q - p), p);
 	u->port = (unsigned)port;
 	*pp = q;
 	return 0;
@@ -161,8 +148,8 @@ static int check_name(const char *what, const char *p, size_t len, char *err, si
 
 	for (size_t k = 0; k < len; k++)
 		if (bad_name_char((unsigned char)p[k]))
-			return fail(err, errlen, "bad character %s in %s",
-				    show_char((unsigned char)p[k], cb, sizeof(cb)), what);
+			return errfmt(-EINVAL, err, errlen, "bad character %s in %s",
+				      show_char((unsigned char)p[k], cb, sizeof(cb)), what);
 	return 0;
 }
 
@@ -181,16 +168,16 @@ static int parse_path(const char *p, struct unc *u, char *err, size_t errlen)
 		if (len == 0) {
 			if (name[0] == '\0')
 				break; /* one trailing separator */
-			return fail(err, errlen, "empty path component ('//')");
+			return errfmt(-EINVAL, err, errlen, "empty path component ('//')");
 		}
 		if ((len == 1 && name[0] == '.') || (len == 2 && name[0] == '.' && name[1] == '.'))
-			return fail(err, errlen, "'%.*s' is not allowed in the path", (int)len,
-				    name);
+			return errfmt(-EINVAL, err, errlen, "'%.*s' is not allowed in the path",
+				      (int)len, name);
 		rc = check_name("path", name, len, err, errlen);
 		if (rc < 0)
 			return rc;
 		if (out + 1 + len >= sizeof(u->path))
-			return fail(err, errlen, "path too long");
+			return errfmt(-EINVAL, err, errlen, "path too long");
 		u->path[out++] = '/';
 		memcpy(u->path + out, name, len);
 		out += len;
@@ -210,13 +197,13 @@ int unc_parse(const char *s, struct unc *out, char *err, size_t errlen)
 
 	memset(&u, 0, sizeof(u));
 	if (!s || !*s)
-		return fail(err, errlen, "empty share name");
+		return errfmt(-EINVAL, err, errlen, "empty share name");
 	if (strncasecmp(p, "smb://", 6) == 0)
 		p += 6;
 	else if (is_sep(p[0]) && is_sep(p[1]))
 		p += 2;
 	else
-		return fail(err, errlen, "must start with // or \\\\ or smb://");
+		return errfmt(-EINVAL, err, errlen, "must start with // or \\\\ or smb://");
 
 	rc = *p == '[' ? parse_ipv6(&p, &u, err, errlen) : parse_host(&p, &u, err, errlen);
 	if (rc < 0)
@@ -228,24 +215,24 @@ int unc_parse(const char *s, struct unc *out, char *err, size_t errlen)
 	} else if (*p && !is_sep(*p)) {
 		char cb[8];
 
-		return fail(err, errlen, "unexpected %s after server name",
-			    show_char((unsigned char)*p, cb, sizeof(cb)));
+		return errfmt(-EINVAL, err, errlen, "unexpected %s after server name",
+			      show_char((unsigned char)*p, cb, sizeof(cb)));
 	}
 
 	if (!*p || !p[1] || is_sep(p[1]))
-		return fail(err, errlen, "missing share name");
+		return errfmt(-EINVAL, err, errlen, "missing share name");
 	share = p + 1;
 	len = 0;
 	while (share[len] && !is_sep(share[len]))
 		len++;
 	if (len >= sizeof(u.share))
-		return fail(err, errlen, "share name too long (at most %zu characters)",
-			    sizeof(u.share) - 1);
+		return errfmt(-EINVAL, err, errlen, "share name too long (at most %zu characters)",
+			      sizeof(u.share) - 1);
 	rc = check_name("share name", share, len, err, errlen);
 	if (rc < 0)
 		return rc;
 	if ((len == 1 && share[0] == '.') || (len == 2 && share[0] == '.' && share[1] == '.'))
-		return fail(err, errlen, "'%.*s' is not a share name", (int)len, share);
+		return errfmt(-EINVAL, err, errlen, "'%.*s' is not a share name", (int)len, share);
 	memcpy(u.share, share, len);
 	u.share[len] = '\0';
 
