@@ -1,16 +1,11 @@
 /*
  * fs.c - FUSE low-level operations over the cache; see fs.h.
  *
- * The read path (the cache's fetch path):
+ * The read path:
  *   A read whose bytes are all present is served from the cache file and
- *   never waits for the server or the SMB lock.  A read that misses fetches
- *   the missing parts of the CACHE_CHUNK-aligned chunks it touches in one
- *   server request each, with no node lock held; then, under the node lock
- *   and only if the content version did not move meanwhile (a remote change
- *   dropped the cache), writes the bytes into the cache file where they are
- *   still missing (never over dirty bytes) and only then marks them present
- *   in the index.  A crash between the two leaves bytes written but not
- *   marked, which is harmless.
+ *   never waits for the server or the SMB lock.  A read that misses goes
+ *   through the cache's fetch path (sync_fetch, see sync/fetch.c), then is
+ *   served from the cache file like any other.
  *
  *   Known window: a read checks the ranges under the node lock and reads the
  *   cache file after dropping it (the reply must not hold a lock).  A remote
@@ -54,9 +49,8 @@
 #include "util/log.h"
 #include "util/util.h"
 
-#define FETCH_MAX (8u << 20) /* largest single server read */
-#define RA_CHUNKS 4	     /* chunks fetched ahead of a sequential reader */
-#define RA_QUEUE_MAX 8	     /* pending read-ahead requests at most */
+#define RA_CHUNKS 4    /* chunks fetched ahead of a sequential reader */
+#define RA_QUEUE_MAX 8 /* pending read-ahead requests at most */
 
 struct ra_req {
 	struct ra_req *next;
@@ -561,137 +555,6 @@ err:
 	fuse_reply_err(req, -rc);
 }
 
-/*
- * Stores fetched bytes [start, start+len) into the cache file where they are
- * still missing, then marks them present.  With n->lock held.
- */
-static int store_fetched(struct fs *fs, struct node *n, const char *buf, uint64_t start,
-			 uint64_t len)
-{
-	struct rangeset need = RANGESET_INIT;
-	int fd, rc;
-
-	fd = cache_node_fd(fs->c, n);
-	if (fd < 0)
-		return fd;
-	rc = rangeset_missing(&n->it.present, start, start + len, &need);
-	for (size_t i = 0; rc == 0 && i < need.n; i++)
-		rc = pwrite_all(fd, buf + (need.v[i].start - start),
-				need.v[i].end - need.v[i].start, (off_t)need.v[i].start);
-	for (size_t i = 0; rc == 0 && i < need.n; i++)
-		rc = rangeset_add(&n->it.present, need.v[i].start, need.v[i].end);
-	if (rc == 0 && need.n)
-		rc = cache_node_save(fs->c, n);
-	rangeset_release(&need);
-	return rc;
-}
-
-/*
- * Makes [off, end) present by fetching the chunks it touches.  Bytes another
- * thread is already fetching are waited for, not fetched twice (the kernel
- * sends several readahead requests for one chunk at once).  Returns 0,
- * -EAGAIN when the server's copy changed or a fetch we waited for failed
- * (the caller looks again), or a negative errno.
- */
-static int fetch(struct fs *fs, struct node *n, uint64_t off, uint64_t end)
-{
-	struct rangeset missing = RANGESET_INIT;
-	struct smb_file *f = NULL;
-	struct smb_stat st;
-	char path[PATH_MAX];
-	char *buf = NULL;
-	uint64_t ver, cs, ce, size;
-	int rc, claimed = 0;
-
-	pthread_mutex_lock(&n->lock);
-	for (;;) {
-		size = (uint64_t)n->it.size;
-		cs = off / CACHE_CHUNK * CACHE_CHUNK;
-		ce = (end + CACHE_CHUNK - 1) / CACHE_CHUNK * CACHE_CHUNK;
-		if (ce > size)
-			ce = size;
-		/* Beyond the server's copy there is nothing to fetch (local extension). */
-		if (n->it.base.valid && ce > (uint64_t)n->it.base.size)
-			ce = (uint64_t)n->it.base.size > cs ? (uint64_t)n->it.base.size : cs;
-		rc = rangeset_missing(&n->it.present, cs, ce, &missing);
-		if (rc < 0 || missing.n == 0)
-			break;
-		if (!rangeset_overlaps(&n->inflight, cs, ce))
-			break;
-		/* Someone fetches part of it: wait, then look again. */
-		pthread_cond_wait(&n->fetched, &n->lock);
-	}
-	for (size_t i = 0; rc == 0 && i < missing.n; i++)
-		rc = rangeset_add(&n->inflight, missing.v[i].start, missing.v[i].end);
-	claimed = rc == 0 && missing.n > 0;
-	ver = n->content_ver;
-	pthread_mutex_unlock(&n->lock);
-	if (!claimed)
-		goto out;
-
-	rc = item_path(fs, n->id, path, sizeof(path));
-	if (rc < 0)
-		goto out;
-	rc = smb_open(fs->s, path, O_RDONLY, 0, &f);
-	if (rc < 0)
-		goto out;
-	rc = smb_fstat(fs->s, f, &st);
-	if (rc < 0)
-		goto out;
-	pthread_mutex_lock(&n->lock);
-	if (!item_is_dirty(&n->it) && sync_base_changed(&n->it.base, &st)) {
-		rc = sync_apply_remote(fs->c, n, &st);
-		pthread_mutex_unlock(&n->lock);
-		rc = rc < 0 ? rc : -EAGAIN;
-		goto out;
-	}
-	pthread_mutex_unlock(&n->lock);
-
-	buf = malloc(FETCH_MAX);
-	if (!buf) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	for (size_t i = 0; i < missing.n && rc == 0; i++) {
-		for (uint64_t p = missing.v[i].start; p < missing.v[i].end && rc == 0;) {
-			uint64_t len = missing.v[i].end - p;
-			ssize_t got;
-
-			if (len > FETCH_MAX)
-				len = FETCH_MAX;
-			got = smb_pread(fs->s, f, buf, len, (int64_t)p);
-			if (got < 0) {
-				rc = (int)got;
-				break;
-			}
-			pthread_mutex_lock(&n->lock);
-			if ((uint64_t)got < len) {
-				rc = -EAGAIN; /* shorter than we knew: changed meanwhile */
-				n->checked = 0;
-			} else if (n->content_ver != ver || n->unlinked) {
-				rc = -EAGAIN;
-			} else {
-				rc = store_fetched(fs, n, buf, p, len);
-			}
-			pthread_mutex_unlock(&n->lock);
-			p += len;
-		}
-	}
-out:
-	if (f)
-		smb_close(fs->s, f);
-	free(buf);
-	if (claimed) {
-		pthread_mutex_lock(&n->lock);
-		for (size_t i = 0; i < missing.n; i++)
-			rangeset_remove(&n->inflight, missing.v[i].start, missing.v[i].end);
-		pthread_cond_broadcast(&n->fetched);
-		pthread_mutex_unlock(&n->lock);
-	}
-	rangeset_release(&missing);
-	return rc;
-}
-
 /* Queues [start, end) of n for the read-ahead thread (dropped when full). */
 static void ra_queue(struct fs *fs, struct node *n, uint64_t start, uint64_t end)
 {
@@ -722,8 +585,6 @@ static void ra_queue(struct fs *fs, struct node *n, uint64_t start, uint64_t end
 	pthread_mutex_unlock(&ra->lock);
 }
 
-static int fetch(struct fs *fs, struct node *n, uint64_t off, uint64_t end);
-
 static void *ra_main(void *arg)
 {
 	struct fs *fs = arg;
@@ -744,7 +605,8 @@ static void *ra_main(void *arg)
 		int stopping = ra->stopping;
 		pthread_mutex_unlock(&ra->lock);
 		if (!stopping)
-			fetch(fs, r->n, r->start, r->end); /* a failure shows on the real read */
+			sync_fetch(fs->c, fs->s, r->n, r->start,
+				   r->end); /* a failure shows on the real read */
 		cache_node_put(fs->c, r->n, 1);
 		free(r);
 		pthread_mutex_lock(&ra->lock);
@@ -813,7 +675,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			rc = 0;
 			break;
 		}
-		rc = fetch(fs, n, (uint64_t)off, end);
+		rc = sync_fetch(fs->c, fs->s, n, (uint64_t)off, end);
 		if (rc != -EAGAIN && rc < 0)
 			break;
 	}

@@ -64,6 +64,14 @@ int sync_refresh_dir(struct cache *c, struct smb *s, struct node *dir);
 int sync_refresh_name(struct cache *c, struct smb *s, struct node *dir, const char *name,
 		      uint64_t *id);
 
+/*
+ * Makes [off, end) of file n present in the cache by fetching the chunks it
+ * touches (see fetch.c).  Returns 0; -EAGAIN when the server's copy changed
+ * or a fetch waited for failed (look again: the size may have changed); a
+ * connection error; or another negative errno.  The caller holds no lock on n.
+ */
+int sync_fetch(struct cache *c, struct smb *s, struct node *n, uint64_t off, uint64_t end);
+
 /* Inserts a new index row for a server entry below parent.  0 or -errno. */
 int sync_insert_remote(struct cache *c, uint64_t share, uint64_t parent, const char *name,
 		       const struct smb_stat *st, uint64_t *id);
