@@ -35,11 +35,11 @@ CHECK_LIBS   := $(shell pkg-config --libs check)
 UTIL_OBJS  := src/util/log.o src/util/range.o src/util/unc.o src/util/util.o
 CACHE_OBJS := src/cache/index.o src/cache/store.o src/cache/cache.o
 SMB_OBJS   := src/smb/smb.o
-SYNC_OBJS  := src/sync/push.o src/sync/remote.o src/sync/journal.o src/sync/plan.o src/sync/lnk.o src/sync/flags.o src/sync/fetch.o
+SYNC_OBJS  := src/sync/push.o src/sync/remote.o src/sync/journal.o src/sync/plan.o src/sync/lnk.o src/sync/flags.o src/sync/fetch.o src/sync/engine.o
 FS_OBJS    := src/fs/fs.o src/fs/notify.o
 IPC_OBJS   := src/ipc/proto.o src/ipc/client.o
 IPCD_OBJS  := src/ipc/server.o
-DAEMON_OBJS := src/ofsyncd.o src/ctl.o src/prober.o src/options.o $(UTIL_OBJS) $(CACHE_OBJS) $(SMB_OBJS) \
+DAEMON_OBJS := src/ofsyncd.o src/ctl.o src/prober.o src/syncer.o src/options.o $(UTIL_OBJS) $(CACHE_OBJS) $(SMB_OBJS) \
                $(SYNC_OBJS) $(FS_OBJS) $(IPC_OBJS) $(IPCD_OBJS)
 CLI_OBJS   := tools/ofsync.o $(UTIL_OBJS) $(IPC_OBJS)
 

@@ -47,6 +47,16 @@ enum ofsync_exit {
 #define OFSYNC_CR_KEEPREMOTE 0x20000000u
 #define OFSYNC_CR_KEEPLATEST 0x30000000u
 
+/*
+ * The flags this version of the engine does not carry out yet; a sync that
+ * asks for one is refused (never silently ignored).
+ */
+#define OFSYNC_ENGINE_TODO                                                                       \
+	(OFSYNC_PINNEWFILES | OFSYNC_PINLINKTARGETS | OFSYNC_PINFORUSER |                        \
+	 OFSYNC_PINFORUSER_POLICY | OFSYNC_PINFORALL | OFSYNC_PINFORREDIR | OFSYNC_LOWPRIORITY | \
+	 OFSYNC_INTERACTIVE | OFSYNC_CONSOLE | OFSYNC_SKIPSUSPENDEDDIRS | OFSYNC_BACKGROUND |    \
+	 OFSYNC_NONEWFILESOUT)
+
 /* Every flag above but the conflict rule. */
 #define OFSYNC_FLAGS_KNOWN 0x00033FFFu
 

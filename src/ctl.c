@@ -3,10 +3,13 @@
  * They read the index only and never wait for the server.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon.h"
+#include "ofsync.h"
 #include "sync/sync.h"
 #include "util/unc.h"
 
@@ -235,6 +238,101 @@ static int cmd_conflicts(struct mount *m, json_t *args, json_t **result, char *m
 	return 0;
 }
 
+/*
+ * sync: queues a Synchronize job and answers with its sync id at once; the
+ * job's progress and end are published as events (SyncBegin,
+ * SyncFileResult, SyncEnd).  args: {"paths": [..] (default: the share),
+ * "flags": OFSYNC_* control flags, "sync_id": UUID (optional), "dry_run"}.
+ */
+static int cmd_sync(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
+{
+	json_t *paths = json_object_get(args, "paths"), *jflags = json_object_get(args, "flags");
+	json_t *jid = json_object_get(args, "sync_id"), *p;
+	char id[SYNC_ID_LEN + 1];
+	struct smb_state ss;
+	uint64_t *roots;
+	uint32_t flags;
+	size_t n, i;
+	int rc;
+
+	if (!json_is_integer(jflags) || json_integer_value(jflags) < 0 ||
+	    json_integer_value(jflags) > UINT32_MAX) {
+		snprintf(msg, len, "sync needs \"flags\": the control flags as a number");
+		return -EINVAL;
+	}
+	flags = (uint32_t)json_integer_value(jflags);
+	/* Progress always reaches the caller as events: it has a sink. */
+	rc = ofsync_flags_check(flags, 0, 1, msg, len);
+	if (rc < 0)
+		return rc;
+	if (flags & OFSYNC_ENGINE_TODO) {
+		snprintf(msg, len, "flag %s is not available in this version",
+			 ofsync_flag_name(flags & OFSYNC_ENGINE_TODO &
+					  -(flags & OFSYNC_ENGINE_TODO)));
+		return -EOPNOTSUPP;
+	}
+	if (jid && !json_is_null(jid) &&
+	    (!json_is_string(jid) || !sync_id_valid(json_string_value(jid)))) {
+		snprintf(msg, len, "a sync id is a UUID (8-4-4-4-12 hex digits)");
+		return -EINVAL;
+	}
+	if (paths && !json_is_null(paths) && !json_is_array(paths)) {
+		snprintf(msg, len, "\"paths\" must be an array of strings");
+		return -EINVAL;
+	}
+	smb_get_state(m->smb, &ss);
+	if (!ss.online || ss.forced) {
+		snprintf(msg, len, "%s is offline (%s): nothing can be synchronized now",
+			 m->opts->unc_text, ss.reason);
+		return -EHOSTDOWN;
+	}
+	n = json_is_array(paths) ? json_array_size(paths) : 0;
+	roots = calloc(n ? n : 1, sizeof(*roots));
+	if (!roots)
+		return -ENOMEM;
+	roots[0] = m->root;
+	json_array_foreach(paths, i, p)
+	{
+		if (!json_is_string(p)) {
+			free(roots);
+			snprintf(msg, len, "\"paths\" must be an array of strings");
+			return -EINVAL;
+		}
+		rc = resolve(m, json_string_value(p), &roots[i], msg, len);
+		if (rc < 0) {
+			free(roots);
+			return rc;
+		}
+	}
+	rc = syncer_submit(m->syncer, roots, n ? n : 1, flags,
+			   json_is_true(json_object_get(args, "dry_run")),
+			   json_is_string(jid) ? json_string_value(jid) : NULL, id);
+	free(roots);
+	if (rc < 0) {
+		snprintf(msg, len, "cannot start the sync: %s", strerror(-rc));
+		return rc;
+	}
+	*result = json_pack("{s:s, s:s}", "sync_id", id, "unc", m->opts->unc_text);
+	return 0;
+}
+
+/* cancel: stops the sync with that id between items. */
+static int cmd_cancel(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
+{
+	const char *id = json_string_value(json_object_get(args, "sync_id"));
+
+	if (!id || !sync_id_valid(id)) {
+		snprintf(msg, len, "cancel needs \"sync_id\": a UUID");
+		return -EINVAL;
+	}
+	if (syncer_cancel(m->syncer, id) < 0) {
+		snprintf(msg, len, "no sync %s is running or queued", id);
+		return -ENOENT;
+	}
+	*result = json_pack("{s:s}", "sync_id", id);
+	return 0;
+}
+
 /* offline: forced offline until `online`. */
 static int cmd_offline(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
 {
@@ -276,6 +374,10 @@ int ctl_handle(void *arg, const char *cmd, json_t *args, json_t **result, char *
 		return cmd_status(m, args, result, msg, msglen);
 	if (!strcmp(cmd, "info"))
 		return cmd_info(m, args, result, msg, msglen);
+	if (!strcmp(cmd, "sync"))
+		return cmd_sync(m, args, result, msg, msglen);
+	if (!strcmp(cmd, "cancel"))
+		return cmd_cancel(m, args, result, msg, msglen);
 	if (!strcmp(cmd, "conflicts"))
 		return cmd_conflicts(m, args, result, msg, msglen);
 	if (!strcmp(cmd, "online"))

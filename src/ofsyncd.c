@@ -122,9 +122,24 @@ int main(int argc, char **argv)
 		log_err("cannot start the probe thread: %s", strerror(-rc));
 		goto out_fs;
 	}
+	rc = syncer_start(&m, &m.syncer);
+	if (rc < 0) {
+		log_err("cannot start the sync thread: %s", strerror(-rc));
+		prober_stop(m.prober);
+		goto out_fs;
+	}
 	rc = fs_run(fs);
 	status = rc < 0 ? 1 : 0;
+	/*
+	 * No control command runs once the socket's thread is halted; then the
+	 * threads that publish to it end; then everything is freed.
+	 */
+	ipc_server_halt(srv);
+	syncer_stop(m.syncer);
 	prober_stop(m.prober);
+	ipc_server_stop(srv);
+	srv = NULL;
+	syncer_free(m.syncer);
 out_fs:
 	ipc_server_stop(srv);
 	srv = NULL;

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -37,7 +38,12 @@ static void usage(FILE *f)
 		   "  offline [SHARE]       force the share offline (serve the cache only)\n"
 		   "  online [SHARE]        lift forced offline and try the server now\n"
 		   "  conflicts [SHARE]     the recorded conflicts (exit 5 when there are some)\n"
-		   "  events                print published events as they happen\n"
+		   "  events [--sync-id=ID] print published events as they happen\n"
+		   "  sync [SHARE|PATH...] [--in] [--out] [--fill-sparse]\n"
+		   "       [--keep-local|--keep-remote|--keep-latest] [--sync-id=UUID]\n"
+		   "       [--async] [--dry-run]\n"
+		   "                        synchronize (no direction: both ways)\n"
+		   "  cancel SYNC_ID        stop a running sync between items\n"
 		   "\n"
 		   "A SHARE or PATH is //SERVER[:PORT]/SHARE/... or a path inside a mount.\n"
 		   "options:\n"
@@ -185,6 +191,132 @@ static int target_arg(const char *cmd, int argc, char **argv, json_t *args)
 	return 0;
 }
 
+static void print_event(const struct proto_reply *ev);
+
+static const char *event_filter; /* events --sync-id=ID */
+static int sync_async;		 /* sync --async */
+
+/*
+ * sync [PATH...] [--in] [--out] [--fill-sparse] [--keep-local|--keep-remote|
+ * --keep-latest] [--sync-id=UUID] [--async] [--dry-run]: the control flags
+ * with the Windows values.  Options of the contract that this version does
+ * not carry out are refused, not ignored.
+ */
+static int sync_args(int argc, char **argv, json_t *args)
+{
+	static const char *const later[] = {
+		"--pin-new",	    "--pin-link-targets", "--pin-for",		"--interactive",
+		"--skip-suspended", "--background",	  "--no-new-files-out", "--low-priority"};
+	char path[PATH_MAX * 2];
+	uint32_t flags = 0, dir = 0, cr = 0;
+	json_t *paths = json_array();
+	int ncr = 0;
+
+	json_object_set_new(args, "paths", paths);
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--in")) {
+			dir |= OFSYNC_SYNCIN;
+		} else if (!strcmp(a, "--out")) {
+			dir |= OFSYNC_SYNCOUT;
+		} else if (!strcmp(a, "--fill-sparse")) {
+			flags |= OFSYNC_FILLSPARSE;
+		} else if (!strcmp(a, "--keep-local")) {
+			cr = OFSYNC_CR_KEEPLOCAL, ncr++;
+		} else if (!strcmp(a, "--keep-remote")) {
+			cr = OFSYNC_CR_KEEPREMOTE, ncr++;
+		} else if (!strcmp(a, "--keep-latest")) {
+			cr = OFSYNC_CR_KEEPLATEST, ncr++;
+		} else if (!strcmp(a, "--async")) {
+			sync_async = 1;
+		} else if (!strcmp(a, "--dry-run")) {
+			json_object_set_new(args, "dry_run", json_true());
+		} else if (!strncmp(a, "--sync-id=", 10)) {
+			json_object_set_new(args, "sync_id", json_string(a + 10));
+		} else if (a[0] == '-' && a[1] == '-') {
+			for (size_t k = 0; k < sizeof(later) / sizeof(later[0]); k++) {
+				if (!strncmp(a, later[k], strlen(later[k]))) {
+					fprintf(stderr,
+						"ofsync: sync: %s is not available in this "
+						"version\n",
+						later[k]);
+					return OFSYNC_EXIT_USAGE;
+				}
+			}
+			fprintf(stderr, "ofsync: sync: unknown option '%s'\n", a);
+			return OFSYNC_EXIT_USAGE;
+		} else {
+			if (absolute(a, path, sizeof(path)) < 0) {
+				fprintf(stderr, "ofsync: %s: path too long\n", a);
+				return OFSYNC_EXIT_USAGE;
+			}
+			json_array_append_new(paths, json_string(path));
+		}
+	}
+	if (ncr > 1) {
+		fprintf(stderr, "ofsync: sync: --keep-local, --keep-remote and --keep-latest "
+				"exclude each other\n");
+		return OFSYNC_EXIT_USAGE;
+	}
+	/* No direction given: both; --fill-sparse alone only fills. */
+	if (!dir && !flags)
+		dir = OFSYNC_SYNCIN | OFSYNC_SYNCOUT;
+	json_object_set_new(args, "flags", json_integer(flags | dir | cr));
+	return 0;
+}
+
+/*
+ * Follows a sync started on conn: prints each SyncFileResult of sync id and
+ * returns the exit status from its SyncEnd.
+ */
+static int follow_sync(struct ipc_conn *c, const char *id)
+{
+	struct proto_reply ev;
+	char err[512];
+
+	for (;;) {
+		int rc = ipc_read(c, -1, &ev, err, sizeof(err));
+		if (rc < 0) {
+			fprintf(stderr, "ofsync: %s\n", err);
+			return OFSYNC_EXIT_NO_DAEMON;
+		}
+		if (!ev.event[0] || strcmp(jstr(ev.body, "sync_id"), id)) {
+			proto_reply_release(&ev);
+			continue;
+		}
+		if (json_out) {
+			print_event(&ev);
+		} else if (!strcmp(ev.event, "SyncFileResult") &&
+			   (strcmp(jstr(ev.body, "op"), "NONE") ||
+			    strcmp(jstr(ev.body, "result"), "ok"))) {
+			printf("%s: %s, %s%s: %s\n", jstr(ev.body, "path"), jstr(ev.body, "state"),
+			       jstr(ev.body, "op"),
+			       json_is_true(json_object_get(ev.body, "applied")) ? "" :
+										   " (not asked)",
+			       jstr(ev.body, "result"));
+		}
+		if (!strcmp(ev.event, "SyncEnd")) {
+			const char *res = jstr(ev.body, "result");
+			int status = OFSYNC_EXIT_OK;
+			if (!json_out)
+				printf("sync %s: %s; %lld items, %lld applied, %lld conflicts (%lld "
+				       "resolved), %lld failed\n",
+				       id, res, jint(ev.body, "items"), jint(ev.body, "applied"),
+				       jint(ev.body, "conflicts"), jint(ev.body, "resolved"),
+				       jint(ev.body, "failed"));
+			if (!strcmp(res, "cancelled"))
+				status = OFSYNC_EXIT_CANCELLED;
+			else if (strcmp(res, "ok") || jint(ev.body, "failed") > 0)
+				status = OFSYNC_EXIT_ITEMS;
+			else if (jint(ev.body, "conflicts") > jint(ev.body, "resolved"))
+				status = OFSYNC_EXIT_CONFLICTS;
+			proto_reply_release(&ev);
+			return status;
+		}
+		proto_reply_release(&ev);
+	}
+}
+
 /* Builds the request's args from the operands; 0 or an exit status. */
 static int build_args(const char *cmd, int argc, char **argv, json_t *args)
 {
@@ -194,12 +326,26 @@ static int build_args(const char *cmd, int argc, char **argv, json_t *args)
 	    !strcmp(cmd, "conflicts"))
 		return target_arg(cmd, argc, argv, args);
 	if (!strcmp(cmd, "events")) {
-		if (argc > 0) {
-			fprintf(stderr, "ofsync: events takes no operand\n");
-			return OFSYNC_EXIT_USAGE;
+		for (int i = 0; i < argc; i++) {
+			if (!strncmp(argv[i], "--sync-id=", 10)) {
+				event_filter = argv[i] + 10;
+			} else {
+				fprintf(stderr, "ofsync: events: unknown argument '%s'\n", argv[i]);
+				return OFSYNC_EXIT_USAGE;
+			}
 		}
 		return 0;
 	}
+	if (!strcmp(cmd, "cancel")) {
+		if (argc != 1) {
+			fprintf(stderr, "ofsync: cancel needs one SYNC_ID\n");
+			return OFSYNC_EXIT_USAGE;
+		}
+		json_object_set_new(args, "sync_id", json_string(argv[0]));
+		return 0;
+	}
+	if (!strcmp(cmd, "sync"))
+		return sync_args(argc, argv, args);
 	if (!strcmp(cmd, "info")) {
 		json_t *paths = json_array();
 		if (argc == 0) {
@@ -259,7 +405,8 @@ static int follow_events(struct ipc_conn *c)
 			fprintf(stderr, "ofsync: %s\n", err);
 			return OFSYNC_EXIT_NO_DAEMON;
 		}
-		if (ev.event[0])
+		if (ev.event[0] &&
+		    (!event_filter || !strcasecmp(jstr(ev.body, "sync_id"), event_filter)))
 			print_event(&ev);
 		proto_reply_release(&ev);
 	}
@@ -343,6 +490,12 @@ int main(int argc, char **argv)
 		json_decref(args);
 		return OFSYNC_EXIT_NO_DAEMON;
 	}
+	if (!strcmp(cmd, "sync") && !sync_async) {
+		/* Subscribe first: no event of this sync can be missed. */
+		rc = ipc_call(conn, "events", NULL, CALL_TIMEOUT_MS, &rep, err, sizeof(err));
+		if (rc == 0)
+			proto_reply_release(&rep);
+	}
 	rc = ipc_call(conn, cmd, args, CALL_TIMEOUT_MS, &rep, err, sizeof(err));
 	json_decref(args);
 	if (rc < 0) {
@@ -359,6 +512,18 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "events")) {
 		proto_reply_release(&rep);
 		status = follow_events(conn);
+		ipc_close(conn);
+		return status;
+	} else if (!strcmp(cmd, "sync")) {
+		char id[64];
+		snprintf(id, sizeof(id), "%s", jstr(rep.body, "sync_id"));
+		proto_reply_release(&rep);
+		if (sync_async) {
+			printf("%s\n", id);
+			status = OFSYNC_EXIT_OK;
+		} else {
+			status = follow_sync(conn, id);
+		}
 		ipc_close(conn);
 		return status;
 	} else if (json_out) {

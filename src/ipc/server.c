@@ -362,15 +362,21 @@ int ipc_server_start(struct ipc_server *srv)
 	return rc;
 }
 
+void ipc_server_halt(struct ipc_server *srv)
+{
+	if (!srv || !srv->started)
+		return;
+	if (write(srv->wake[1], "x", 1) < 0)
+		log_warn("control socket: cannot wake the thread");
+	pthread_join(srv->thread, NULL);
+	srv->started = 0;
+}
+
 void ipc_server_stop(struct ipc_server *srv)
 {
 	if (!srv)
 		return;
-	if (srv->started) {
-		if (write(srv->wake[1], "x", 1) < 0)
-			log_warn("control socket: cannot wake the thread");
-		pthread_join(srv->thread, NULL);
-	}
+	ipc_server_halt(srv);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (srv->cl[i].fd >= 0)
 			client_close(&srv->cl[i]);

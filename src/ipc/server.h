@@ -36,6 +36,12 @@ int ipc_server_start(struct ipc_server *srv);
  */
 void ipc_server_publish(struct ipc_server *srv, const char *event, json_t *data);
 
+/*
+ * Stops the thread (no handler runs after it returns) but keeps the server:
+ * events published meanwhile are queued and dropped at ipc_server_stop.
+ */
+void ipc_server_halt(struct ipc_server *srv);
+
 /* Stops the thread if started, closes every connection and removes the socket file. */
 void ipc_server_stop(struct ipc_server *srv);
 

@@ -1,0 +1,579 @@
+/*
+ * engine.c - the Synchronize engine; see engine.h.
+ *
+ * A sync is a walk from the job's root, one directory at a time:
+ *   1. with SYNCOUT, the journal of namespace changes made offline is
+ *      replayed first (journal.c), so that the walk sees the server with
+ *      the local renames, creates and deletes already applied;
+ *   2. for each directory, the server's listing (one readdirplus walk) and
+ *      the index's children are merged by name; each name gets a decision
+ *      from the planner's table (plan.c): a sync state named after
+ *      OFFLINEFILES_SYNC_STATE and the operation it calls for;
+ *   3. the operation is carried out when the flags allow it: PULL, ADD_LOCAL
+ *      and DELETE_LOCAL need SYNCIN; FILL needs FILLSPARSE (SYNCIN implies
+ *      it); PUSH needs SYNCOUT; CONFLICT is resolved by the CR rule, or
+ *      recorded in the conflict store and left as it is;
+ *   4. every item is reported to the caller, applied or not, failed or not,
+ *      and the cancel flag is looked at between items.
+ * Before each overwrite the side being overwritten is looked at again: the
+ * push checks the target against the base (push.c), a pull goes through
+ * sync_apply_remote, which never touches a dirty item.
+ */
+#include "sync/engine.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ofsync.h"
+#include "sync/plan.h"
+#include "sync/sync.h"
+#include "util/log.h"
+
+/* One sync at a time: two syncs of overlapping trees never interleave. */
+static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
+
+struct entry {
+	char *name;
+	uint64_t id;          /* index row, 0 when only the server has it */
+	int has_remote;
+	struct smb_stat st;   /* the server's, when has_remote */
+};
+
+struct entries {
+	struct entry *v;
+	size_t n, cap;
+};
+
+static struct entry *entries_add(struct entries *e, const char *name)
+{
+	if (e->n == e->cap) {
+		size_t cap = e->cap ? e->cap * 2 : 64;
+		struct entry *v = realloc(e->v, cap * sizeof(*v));
+		if (!v)
+			return NULL;
+		e->v = v;
+		e->cap = cap;
+	}
+	memset(&e->v[e->n], 0, sizeof(e->v[0]));
+	e->v[e->n].name = strdup(name);
+	if (!e->v[e->n].name)
+		return NULL;
+	return &e->v[e->n++];
+}
+
+static void entries_free(struct entries *e)
+{
+	for (size_t i = 0; i < e->n; i++)
+		free(e->v[i].name);
+	free(e->v);
+	e->v = NULL;
+	e->n = e->cap = 0;
+}
+
+static int by_name(const void *a, const void *b)
+{
+	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
+}
+
+static int add_local(void *arg, const struct index_item *it)
+{
+	struct entry *e;
+
+	if (sync_name_hidden(it->name))
+		return 0;
+	e = entries_add(arg, it->name);
+	if (!e)
+		return -ENOMEM;
+	e->id = it->id;
+	return 0;
+}
+
+static int add_remote(void *arg, const char *name, const struct smb_stat *st)
+{
+	struct entries *l = arg;
+	struct entry *e;
+
+	if (sync_name_hidden(name))
+		return 0;
+	e = entries_add(l, name);
+	if (!e)
+		return -ENOMEM;
+	e->has_remote = 1;
+	e->st = *st;
+	return 0;
+}
+
+/*
+ * The names of directory dir: the index's children merged with the
+ * server's listing (when list_remote).  Sorted by name.
+ */
+static int dir_entries(struct cache *c, struct smb *s, uint64_t dir, const char *path,
+		       int list_remote, struct entries *out)
+{
+	struct entries loc = {0}, rem = {0};
+	size_t i = 0, j = 0;
+	int rc;
+
+	rc = index_children(cache_index(c), dir, add_local, &loc);
+	if (rc == 0 && list_remote)
+		rc = smb_list(s, path, add_remote, &rem);
+	if (rc < 0)
+		goto out;
+	if (loc.n > 1)
+		qsort(loc.v, loc.n, sizeof(*loc.v), by_name);
+	if (rem.n > 1)
+		qsort(rem.v, rem.n, sizeof(*rem.v), by_name);
+	while (i < loc.n || j < rem.n) {
+		int cmp = i == loc.n ? 1 : j == rem.n ? -1 : strcmp(loc.v[i].name, rem.v[j].name);
+		struct entry *e = entries_add(out, cmp <= 0 ? loc.v[i].name : rem.v[j].name);
+		if (!e) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if (cmp <= 0)
+			e->id = loc.v[i++].id;
+		if (cmp >= 0) {
+			e->has_remote = 1;
+			e->st = rem.v[j++].st;
+		}
+	}
+out:
+	entries_free(&loc);
+	entries_free(&rem);
+	return rc;
+}
+
+static void to_local(const struct index_item *it, struct plan_local *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->kind = it->type == ITEM_DIR ? PSIDE_DIR : PSIDE_FILE;
+	l->created = !!(it->flags & ITEM_F_CREATED);
+	l->changed = it->gen != it->synced_gen;
+	l->sparse = it->type == ITEM_FILE && rangeset_total(&it->present) < (uint64_t)it->size;
+	l->mtime = it->mtime;
+}
+
+static void to_base(const struct index_item *it, struct plan_base *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->valid = it->base.valid;
+	b->kind = it->type == ITEM_DIR ? PSIDE_DIR : PSIDE_FILE;
+	b->size = it->base.size;
+	b->mtime = it->base.mtime;
+	b->file_id = it->base.file_id;
+}
+
+static void to_remote(const struct entry *e, struct plan_remote *r)
+{
+	memset(r, 0, sizeof(*r));
+	if (!e->has_remote)
+		return;
+	r->kind = e->st.type == SMB_DIR ? PSIDE_DIR : PSIDE_FILE;
+	r->size = e->st.size;
+	r->mtime = e->st.mtime;
+	r->file_id = e->st.file_id;
+}
+
+/* Fetches every missing byte of file id.  Adds what it moved to *bytes. */
+static int fill(struct cache *c, struct smb *s, uint64_t id, int64_t *bytes)
+{
+	struct node *n;
+	uint64_t before, size;
+	int rc;
+
+	rc = cache_node_get(c, id, &n);
+	if (rc < 0)
+		return rc;
+	for (int attempt = 0; attempt < 3; attempt++) {
+		pthread_mutex_lock(&n->lock);
+		size = (uint64_t)n->it.size;
+		before = rangeset_total(&n->it.present);
+		pthread_mutex_unlock(&n->lock);
+		rc = sync_fetch(c, s, n, 0, size);
+		if (rc != -EAGAIN)
+			break;
+	}
+	pthread_mutex_lock(&n->lock);
+	*bytes += (int64_t)(rangeset_total(&n->it.present) - before);
+	pthread_mutex_unlock(&n->lock);
+	cache_node_put(c, n, 1);
+	return rc;
+}
+
+/* Takes the server's current version as the item's (PULL, or KEEPREMOTE). */
+static int pull(struct cache *c, struct smb *s, uint64_t id, const struct smb_stat *st,
+		int discard_local, int64_t *bytes)
+{
+	struct node *n;
+	int rc, is_file;
+
+	rc = cache_node_get(c, id, &n);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&n->lock);
+	if (discard_local) {
+		/* The conflict rule chose the server: local changes are dropped. */
+		n->it.synced_gen = n->it.gen;
+		n->it.flags &= ~ITEM_F_CREATED;
+		rangeset_clear(&n->it.dirty);
+		n->it.base.valid = 0; /* differs from any stat: the pull happens */
+	}
+	rc = sync_apply_remote(c, n, st);
+	is_file = n->it.type == ITEM_FILE;
+	pthread_mutex_unlock(&n->lock);
+	cache_node_put(c, n, 1);
+	if (rc < 0)
+		return rc;
+	return is_file ? fill(c, s, id, bytes) : 0;
+}
+
+/* Pushes a dirty file over whatever the server has now (KEEPLOCAL). */
+static int push_over(struct cache *c, struct smb *s, uint64_t id, const char *path)
+{
+	struct smb_stat st;
+	struct node *n;
+	int rc;
+
+	rc = cache_node_get(c, id, &n);
+	if (rc < 0)
+		return rc;
+	rc = smb_stat(s, path, &st);
+	pthread_mutex_lock(&n->lock);
+	if (rc == 0)
+		sync_base_from_stat(&n->it.base, &st); /* the server's version is the base now */
+	else if (rc == -ENOENT)
+		n->it.base.valid = 0; /* gone there: the push creates it */
+	if (n->it.gen == n->it.synced_gen)
+		n->it.gen++; /* make sure it counts as changed */
+	pthread_mutex_unlock(&n->lock);
+	if (rc == 0 || rc == -ENOENT)
+		rc = sync_push_file(c, s, n);
+	cache_node_put(c, n, 1);
+	return rc;
+}
+
+/* Removes a clean local tree that the server no longer has. */
+static int delete_local(struct cache *c, uint64_t parent, uint64_t id, const char *name)
+{
+	uint64_t dirty = 0;
+	int rc = index_tree_dirty(cache_index(c), id, &dirty);
+
+	if (rc < 0)
+		return rc;
+	if (dirty)
+		return -ESTALE; /* something below changed here: kept */
+	rc = cache_delete_tree(c, id);
+	if (rc == 0)
+		cache_notify_entry(c, parent, name);
+	return rc;
+}
+
+struct walk {
+	struct cache *c;
+	struct smb *s;
+	const struct sync_job *job;
+	struct sync_result *res;
+	uint64_t *queue; /* directories still to walk */
+	size_t qn, qcap;
+};
+
+static int enqueue(struct walk *w, uint64_t id)
+{
+	if (w->qn == w->qcap) {
+		size_t cap = w->qcap ? w->qcap * 2 : 64;
+		uint64_t *q = realloc(w->queue, cap * sizeof(*q));
+		if (!q)
+			return -ENOMEM;
+		w->queue = q;
+		w->qcap = cap;
+	}
+	w->queue[w->qn++] = id;
+	return 0;
+}
+
+/* The conflict rule of the flags as a plan_keep, or 0. */
+static int cr_rule(uint32_t flags)
+{
+	switch (flags & OFSYNC_CR_MASK) {
+	case OFSYNC_CR_KEEPLOCAL:
+		return PKEEP_LOCAL;
+	case OFSYNC_CR_KEEPREMOTE:
+		return PKEEP_REMOTE;
+	case OFSYNC_CR_KEEPLATEST:
+		return PKEEP_LATEST;
+	}
+	return 0;
+}
+
+/*
+ * Carries out the decision d for entry e (in directory dir, at path).
+ * Fills r.  Returns a negative errno only for errors that must stop the
+ * sync (the share went offline); item errors go into r->result.
+ */
+static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char *path,
+		 const struct plan_decision *d, const struct plan_local *l,
+		 const struct plan_remote *rm, struct sync_item_report *r)
+{
+	uint32_t f = w->job->flags;
+	int in = !!(f & OFSYNC_SYNCIN), out = !!(f & OFSYNC_SYNCOUT);
+	int fillsparse = in || (f & OFSYNC_FILLSPARSE);
+	struct cache *c = w->c;
+	struct smb *s = w->s;
+	uint64_t id = e->id;
+	int rc = 0, keep;
+
+	r->applied = 0;
+	switch (d->op) {
+	case POP_NONE:
+	case POP_FORGET:
+		return 0;
+	case POP_FILL:
+		if (!fillsparse)
+			return 0;
+		break;
+	case POP_PULL:
+	case POP_ADD_LOCAL:
+	case POP_DELETE_LOCAL:
+		if (!in)
+			return 0;
+		break;
+	case POP_PUSH:
+	case POP_CREATE_REMOTE_DIR:
+	case POP_DELETE_REMOTE:
+		if (!out)
+			return 0;
+		break;
+	case POP_CONFLICT:
+		if (!in && !out)
+			return 0;
+		break;
+	}
+	r->applied = 1;
+	if (w->job->dry_run)
+		return 0;
+
+	switch (d->op) {
+	case POP_FILL:
+		rc = fill(c, s, id, &r->bytes);
+		break;
+	case POP_PULL:
+		if (rm->kind == l->kind) {
+			rc = pull(c, s, id, &e->st, 0, &r->bytes);
+		} else {
+			/* The kind changed on the server: replace the clean local item. */
+			uint64_t nid;
+			rc = delete_local(c, dir, id, e->name);
+			if (rc == 0)
+				rc = sync_insert_remote(c, w->job->share, dir, e->name, &e->st, &nid);
+			if (rc == 0 && e->st.type == SMB_FILE)
+				rc = fill(c, s, nid, &r->bytes);
+		}
+		break;
+	case POP_ADD_LOCAL: {
+		uint64_t nid;
+		rc = sync_insert_remote(c, w->job->share, dir, e->name, &e->st, &nid);
+		if (rc == 0 && e->st.type == SMB_FILE)
+			rc = fill(c, s, nid, &r->bytes);
+		break;
+	}
+	case POP_DELETE_LOCAL:
+		rc = delete_local(c, dir, id, e->name);
+		break;
+	case POP_PUSH:
+		if (l->kind == PSIDE_FILE) {
+			struct node *n;
+			rc = cache_node_get(c, id, &n);
+			if (rc == 0) {
+				rc = sync_push_file(c, s, n);
+				cache_node_put(c, n, 1);
+			}
+		}
+		break;
+	case POP_CREATE_REMOTE_DIR:
+		rc = smb_mkdir(s, path, 0755);
+		if (rc == -EEXIST)
+			rc = 0;
+		break;
+	case POP_DELETE_REMOTE:
+		break; /* local deletes travel in the journal, replayed above */
+	case POP_CONFLICT:
+		keep = cr_rule(f);
+		if (keep && rm->kind != PSIDE_DIR && l->kind != PSIDE_DIR)
+			keep = plan_resolve(keep, l, rm);
+		else
+			keep = 0; /* file/dir clashes wait for the user */
+		if (keep == PKEEP_LOCAL && out) {
+			rc = push_over(c, s, id, path);
+		} else if (keep == PKEEP_REMOTE && in) {
+			if (rm->kind == PSIDE_NONE) {
+				/* deleted there: the local copy goes, changes and all */
+				rc = cache_delete_tree(c, id);
+				if (rc == 0)
+					cache_notify_entry(c, dir, e->name);
+			} else {
+				rc = pull(c, s, id, &e->st, 1, &r->bytes);
+			}
+		} else {
+			sync_record_conflict(c, w->job->share, id, path, plan_state_name(d->state),
+					     "changed on both sides");
+			r->result = -ESTALE;
+			return 0;
+		}
+		if (rc == 0) {
+			index_conflict_clear_item(cache_index(c), id);
+			w->res->resolved++;
+		}
+		break;
+	}
+	r->result = rc;
+	return smb_is_conn_error(rc) ? rc : 0;
+}
+
+/* Classifies and applies one entry of directory dir. */
+static int do_entry(struct walk *w, uint64_t dir, const char *dpath, const struct entry *e,
+		    int list_remote)
+{
+	struct sync_item_report r = {0};
+	struct plan_local l = {0};
+	struct plan_base b = {0};
+	struct plan_remote rm;
+	struct plan_decision d;
+	struct index_item it;
+	char path[4096];
+	int rc, is_dir = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dpath, e->name);
+	if (e->id && index_get(cache_index(w->c), e->id, &it) == 0) {
+		to_local(&it, &l);
+		to_base(&it, &b);
+		is_dir = it.type == ITEM_DIR;
+		index_item_release(&it);
+	}
+	if (list_remote) {
+		to_remote(e, &rm);
+	} else {
+		/* Not listed (FILLSPARSE alone): take the base as the server's state. */
+		rm.kind = b.valid ? b.kind : PSIDE_NONE;
+		rm.size = b.size;
+		rm.mtime = b.mtime;
+		rm.file_id = b.file_id;
+	}
+	plan_decide(&l, &b, &rm, &d);
+	r.path = path;
+	r.state = d.state;
+	r.op = d.op;
+	rc = apply(w, dir, e, path, &d, &l, &rm, &r);
+	w->res->items++;
+	w->res->bytes += r.bytes;
+	if (r.applied && r.result == 0 && d.op != POP_CONFLICT)
+		w->res->applied++;
+	else if (r.result == -ESTALE)
+		w->res->conflicts++;
+	else if (r.result < 0)
+		w->res->failed++;
+	if (w->job->item)
+		w->job->item(w->job->arg, &r);
+	if (rc < 0)
+		return rc;
+
+	/* Walk on into directories that exist here (or just arrived). */
+	if (is_dir || (!e->id && e->has_remote && e->st.type == SMB_DIR)) {
+		struct index_item now;
+		if (index_lookup(cache_index(w->c), dir, e->name, &now) == 0) {
+			if (now.type == ITEM_DIR)
+				rc = enqueue(w, now.id);
+			index_item_release(&now);
+		}
+	}
+	return rc;
+}
+
+static int walk_dir(struct walk *w, uint64_t dir, int list_remote)
+{
+	struct entries es = {0};
+	char dpath[4096];
+	int rc;
+
+	rc = index_path(cache_index(w->c), dir, dpath, sizeof(dpath));
+	if (rc == 0)
+		rc = dir_entries(w->c, w->s, dir, dpath, list_remote, &es);
+	for (size_t i = 0; rc == 0 && i < es.n; i++) {
+		if (w->job->cancel && *w->job->cancel) {
+			rc = -ECANCELED;
+			break;
+		}
+		rc = do_entry(w, dir, dpath, &es.v[i], list_remote);
+	}
+	if (rc == 0 && list_remote && !w->job->dry_run && (w->job->flags & OFSYNC_SYNCIN)) {
+		struct node *n;
+		if (cache_node_get(w->c, dir, &n) == 0) {
+			pthread_mutex_lock(&n->lock);
+			n->it.listed = 0; /* the mount lists it afresh */
+			cache_node_save(w->c, n);
+			pthread_mutex_unlock(&n->lock);
+			cache_node_put(w->c, n, 1);
+		}
+	}
+	entries_free(&es);
+	return rc;
+}
+
+/* A sync of one file: its directory entry alone. */
+static int walk_one(struct walk *w, const struct index_item *it, int list_remote)
+{
+	struct entry e = {.name = it->name, .id = it->id};
+	char path[4096], dpath[4096];
+	int rc;
+
+	rc = index_path(cache_index(w->c), it->id, path, sizeof(path));
+	if (rc < 0)
+		return rc;
+	snprintf(dpath, sizeof(dpath), "%.*s", (int)(strrchr(path, '/') - path), path);
+	if (list_remote) {
+		rc = smb_stat(w->s, path, &e.st);
+		if (rc == 0)
+			e.has_remote = 1;
+		else if (rc != -ENOENT)
+			return rc;
+	}
+	return do_entry(w, it->parent, dpath, &e, list_remote);
+}
+
+int sync_run(struct cache *c, struct smb *s, const struct sync_job *job, struct sync_result *res)
+{
+	struct walk w = {.c = c, .s = s, .job = job, .res = res};
+	int list_remote = !!(job->flags & (OFSYNC_SYNCIN | OFSYNC_SYNCOUT));
+	struct index_item root;
+	int rc;
+
+	memset(res, 0, sizeof(*res));
+	pthread_mutex_lock(&engine_lock);
+	if ((job->flags & OFSYNC_SYNCOUT) && !job->dry_run) {
+		unsigned done, conflicts;
+		rc = sync_replay_journal(c, s, job->share, &done, &conflicts);
+		res->applied += done;
+		res->conflicts += conflicts;
+		if (rc < 0)
+			goto out;
+	}
+	rc = index_get(cache_index(c), job->root, &root);
+	if (rc < 0)
+		goto out;
+	if (root.type == ITEM_FILE) {
+		rc = walk_one(&w, &root, list_remote);
+	} else {
+		rc = enqueue(&w, root.id);
+		for (size_t i = 0; rc == 0 && i < w.qn; i++)
+			rc = walk_dir(&w, w.queue[i], list_remote);
+	}
+	index_item_release(&root);
+out:
+	pthread_mutex_unlock(&engine_lock);
+	free(w.queue);
+	if (rc == -ECANCELED)
+		res->cancelled = 1;
+	return rc;
+}

@@ -1,0 +1,52 @@
+/*
+ * engine.h - the Synchronize engine (IOfflineFilesCache::Synchronize, in
+ * process): walks a subtree, classifies every item with the planner
+ * (plan.c) and applies what the control flags allow.  No FUSE, no JSON:
+ * results go to the caller's item callback.
+ */
+#ifndef OFSYNC_ENGINE_H
+#define OFSYNC_ENGINE_H
+
+#include <stdint.h>
+
+#include "cache/cache.h"
+#include "smb/smb.h"
+
+struct sync_item_report {
+	const char *path; /* below the share root, "/a/b" */
+	int state;        /* enum plan_state */
+	int op;           /* enum plan_op that was due */
+	int applied;      /* 1 when the op was carried out, 0 when the flags left it */
+	int result;       /* 0 or a negative errno; -ESTALE: left as a conflict */
+	int64_t bytes;    /* bytes moved for this item */
+};
+
+struct sync_job {
+	uint64_t share;     /* the share's id in the index */
+	uint64_t root;      /* the item the sync starts at (a directory means its subtree) */
+	uint32_t flags;     /* OFSYNC_* control flags, already checked */
+	int dry_run;        /* plan and report, change nothing */
+	volatile int *cancel; /* set non-zero to stop between items; may be NULL */
+	void (*item)(void *arg, const struct sync_item_report *r); /* every item, may be NULL */
+	void *arg;
+};
+
+struct sync_result {
+	unsigned items;     /* items looked at */
+	unsigned applied;   /* operations carried out */
+	unsigned conflicts; /* left as conflicts */
+	unsigned resolved;  /* conflicts resolved by the CR rule */
+	unsigned failed;    /* operations that failed */
+	int64_t bytes;      /* bytes moved */
+	int cancelled;      /* stopped by the cancel flag */
+};
+
+/*
+ * Runs one sync.  Returns 0 when it ran to the end (item failures and
+ * conflicts are counted in *res), -ECANCELED when cancelled (what was done
+ * stays done), or a connection error when the share went offline.
+ * Syncs of one process are serialized (one engine lock).
+ */
+int sync_run(struct cache *c, struct smb *s, const struct sync_job *job, struct sync_result *res);
+
+#endif

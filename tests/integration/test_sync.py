@@ -1,0 +1,240 @@
+"""The Synchronize engine through `ofsync sync`: real smbd, real mount.
+
+Each test is built so that it fails if the flag it exercises were ignored:
+it checks what the flag must do and what its absence must leave alone.
+"""
+
+import json
+import os
+import subprocess
+import threading
+import time
+
+import pytest
+
+import harness
+
+MiB = 1 << 20
+SYNC_ID = "0f1e2d3c-4b5a-4697-8877-66554433aabb"
+
+
+def sync(m, *args, check_rc=None):
+    """Runs `ofsync sync ARGS`; returns (CompletedProcess, exit status)."""
+    r, _ = m.cli("sync", *args, check=False, timeout=120)
+    if check_rc is not None:
+        assert r.returncode == check_rc, (r.returncode, r.stdout, r.stderr)
+    return r
+
+
+def cached(m, p):
+    return m.info(p)["cached"]
+
+
+def known(m, p):
+    r, _ = m.cli("info", p, check=False)
+    return r.returncode == 0
+
+
+@pytest.fixture
+def tree(smb_server, ofsyncd, make_bytes):
+    """A mounted share with a sparse file, a file changed on the server, and
+    a file new on the server (never listed through the mount)."""
+    b = smb_server.backing
+    big = make_bytes(9 * MiB, 51)
+    harness.write_file(b / "d" / "big.bin", big)
+    harness.write_file(b / "d" / "a.txt", b"one\n")
+    m = ofsyncd.mount(smb_server, attr_timeout=30)
+    with open(m.mnt / "d" / "big.bin", "rb") as f:
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_RANDOM)
+        f.read(1000)
+    assert (m.mnt / "d" / "a.txt").read_bytes() == b"one\n"
+    harness.write_file(b / "d" / "a.txt", b"two, from the server\n")
+    t = time.time() + 3
+    os.utime(b / "d" / "a.txt", (t, t))
+    harness.write_file(b / "d" / "new.txt", b"new on the server\n")
+    return m, b, big
+
+
+def test_sync_in_pulls_fills_and_adds(tree):
+    """SYNCIN brings the changed file, fills the sparse one (SYNCIN implies
+    FILLSPARSE) and adds the new one, full."""
+    m, b, big = tree
+    r = sync(m, m.mnt / "d", "--in", check_rc=0)
+    assert "NoClientCopy_FileOnServer" in r.stdout, r.stdout
+    assert cached(m, m.mnt / "d" / "big.bin") == "full"
+    assert m.info(m.mnt / "d" / "new.txt")["cached"] == "full"
+    # Served from the cache even with the server gone.
+    assert (m.mnt / "d" / "a.txt").read_bytes() == b"two, from the server\n"
+    assert (m.mnt / "d" / "new.txt").read_bytes() == b"new on the server\n"
+
+
+def test_fill_sparse_alone_adds_nothing(tree):
+    """FILLSPARSE alone fills the sparse file but brings no new item in."""
+    m, b, big = tree
+    sync(m, m.mnt / "d", "--fill-sparse", check_rc=0)
+    assert cached(m, m.mnt / "d" / "big.bin") == "full"
+    assert not known(m, m.mnt / "d" / "new.txt")
+
+
+def test_sync_out_alone_brings_nothing_in(tree):
+    """SYNCOUT alone leaves remote changes and new remote files out."""
+    m, b, big = tree
+    sync(m, m.mnt / "d", "--out", check_rc=0)
+    assert cached(m, m.mnt / "d" / "big.bin") == "sparse"
+    assert not known(m, m.mnt / "d" / "new.txt")
+
+
+def test_dry_run_changes_nothing(tree):
+    """--dry-run reports what it would do and changes neither side."""
+    m, b, big = tree
+    r = sync(m, m.mnt / "d", "--dry-run", check_rc=0)
+    assert "FILL" in r.stdout and "ADD_LOCAL" in r.stdout, r.stdout
+    assert cached(m, m.mnt / "d" / "big.bin") == "sparse"
+    assert not known(m, m.mnt / "d" / "new.txt")
+    assert (b / "d" / "a.txt").read_bytes() == b"two, from the server\n"
+
+
+def test_sync_id_events_and_async(tree):
+    """--async prints the sync id and returns; `events --sync-id` shows
+    SyncBegin, SyncFileResult and SyncEnd with that id; the sync completes."""
+    m, b, big = tree
+    p = subprocess.Popen([str(harness.build_dir() / "ofsync"), "--socket", str(m.socket),
+                          "--json", "events", f"--sync-id={SYNC_ID}"],
+                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    lines = []
+    threading.Thread(target=lambda: lines.extend(json.loads(x) for x in p.stdout),
+                     daemon=True).start()
+    time.sleep(0.3)
+    try:
+        t0 = time.monotonic()
+        r = sync(m, m.mnt / "d", "--in", f"--sync-id={SYNC_ID}", "--async", check_rc=0)
+        assert r.stdout.strip() == SYNC_ID
+        assert time.monotonic() - t0 < 5
+        deadline = time.monotonic() + 30
+        while not any(e["event"] == "SyncEnd" for e in lines) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        p.terminate()
+        p.wait(timeout=5)
+    names = [e["event"] for e in lines]
+    assert names[0] == "SyncBegin" and names[-1] == "SyncEnd", names
+    assert "SyncFileResult" in names
+    assert all(e["data"]["sync_id"] == SYNC_ID for e in lines)
+    assert cached(m, m.mnt / "d" / "big.bin") == "full"
+
+
+def test_bad_combinations_refused(tree):
+    """Two conflict rules, an unknown option, a malformed sync id and a flag
+    this version does not carry out are refused before anything happens."""
+    m, b, big = tree
+    r = sync(m, "--keep-local", "--keep-remote", check_rc=2)
+    assert "exclude" in r.stderr
+    r = sync(m, "--frobnicate", check_rc=2)
+    assert "unknown option" in r.stderr
+    r = sync(m, "--sync-id=not-a-uuid", check_rc=2)
+    assert "UUID" in r.stderr
+    r = sync(m, "--pin-new", check_rc=2)
+    assert "not available" in r.stderr
+    assert cached(m, m.mnt / "d" / "big.bin") == "sparse"  # nothing happened
+
+
+def conflict_pair(smb_server, ofsyncd, names, server_newer):
+    """Makes each name conflicted: changed offline here, and on the server
+    with an mtime newer (server_newer[name]) or older than the local change.
+    Returns the mount once the background sync recorded the conflicts."""
+    b = smb_server.backing
+    for n in names:
+        harness.write_file(b / n, b"original\n")
+    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"])
+    for n in names:
+        assert (m.mnt / n).read_bytes() == b"original\n"
+    smb_server.stop()
+    for n in names:
+        (m.mnt / n).write_bytes(b"local version\n")
+    for n in names:
+        harness.write_file(b / n, b"server version\n")
+        t = time.time() + (3600 if server_newer[n] else -3600)
+        os.utime(b / n, (t, t))
+    smb_server.start()
+    deadline = time.monotonic() + 15
+    while m.status()["conflicts"] < len(names) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert m.status()["conflicts"] == len(names)
+    return m
+
+
+def test_conflict_without_rule_is_left(smb_server, ofsyncd):
+    """Both changed, no CR rule: the conflict stays recorded, both copies as
+    they are, exit status 5."""
+    m = conflict_pair(smb_server, ofsyncd, ["c.txt"], {"c.txt": True})
+    r = sync(m, check_rc=5)
+    assert "FileChangedOnClient_ChangedOnServer" in r.stdout, r.stdout
+    assert (smb_server.backing / "c.txt").read_bytes() == b"server version\n"
+    assert (m.mnt / "c.txt").read_bytes() == b"local version\n"
+    assert m.status()["conflicts"] == 1
+
+
+def test_keep_local_and_keep_remote(smb_server, ofsyncd):
+    """KEEPLOCAL (with SYNCOUT) puts the local copy on the server; KEEPREMOTE
+    (with SYNCIN) takes the server's copy; each clears its conflict."""
+    m = conflict_pair(smb_server, ofsyncd, ["l.txt", "r.txt"], {"l.txt": True, "r.txt": True})
+    sync(m, m.mnt / "l.txt", "--out", "--keep-local", check_rc=0)
+    assert (smb_server.backing / "l.txt").read_bytes() == b"local version\n"
+    assert m.info(m.mnt / "l.txt")["dirty"] is False
+    sync(m, m.mnt / "r.txt", "--in", "--keep-remote", check_rc=0)
+    assert (m.mnt / "r.txt").read_bytes() == b"server version\n"
+    assert (smb_server.backing / "r.txt").read_bytes() == b"server version\n"
+    assert m.info(m.mnt / "r.txt")["dirty"] is False
+    assert m.status()["conflicts"] == 0
+
+
+def test_keep_latest_both_directions(smb_server, ofsyncd):
+    """KEEPLATEST keeps the side changed last: the server's where it is
+    newer, the local copy where it is newer."""
+    m = conflict_pair(smb_server, ofsyncd, ["srv_newer.txt", "loc_newer.txt"],
+                      {"srv_newer.txt": True, "loc_newer.txt": False})
+    sync(m, "--keep-latest", check_rc=0)
+    b = smb_server.backing
+    assert (m.mnt / "srv_newer.txt").read_bytes() == b"server version\n"
+    assert (b / "srv_newer.txt").read_bytes() == b"server version\n"
+    assert (b / "loc_newer.txt").read_bytes() == b"local version\n"
+    assert (m.mnt / "loc_newer.txt").read_bytes() == b"local version\n"
+    assert m.status()["conflicts"] == 0
+
+
+@pytest.mark.deadline(240)
+def test_cancel_partway(smb_server, ofsyncd, make_bytes):
+    """Cancelling a 200-file sync partway: exit status 6, finished items stay
+    synced (full), the rest are untouched."""
+    b = smb_server.backing
+    blob = make_bytes(256 * 1024, 52)
+    for i in range(200):
+        harness.write_file(b / "many" / f"f{i:03d}.bin", blob)
+    m = ofsyncd.mount(smb_server, attr_timeout=30)
+    assert len(os.listdir(m.mnt / "many")) == 200
+    cmd = [str(harness.build_dir() / "ofsync"), "--socket", str(m.socket), "sync",
+           str(m.mnt / "many"), "--fill-sparse", f"--sync-id={SYNC_ID}"]
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    seen = 0
+    for line in p.stdout:  # one line per filled file
+        seen += "FILL" in line
+        if seen == 5:
+            r, _ = m.cli("cancel", SYNC_ID)
+            break
+    out, _ = p.communicate(timeout=60)
+    assert p.returncode == 6, (p.returncode, out)
+    assert "cancelled" in out
+    states = [cached(m, m.mnt / "many" / f"f{i:03d}.bin") for i in range(200)]
+    full = states.count("full")
+    assert 5 <= full < 200, full
+    # Finished items are finished: exactly the files before the stop are full.
+    assert states[:full] == ["full"] * full and "full" not in states[full:]
+
+
+def test_sync_refused_offline(shared_smb_server, ofsyncd):
+    """A sync of a share that is offline is refused with a clear message."""
+    m = ofsyncd.mount(shared_smb_server)
+    m.cli("offline")
+    r = sync(m)
+    assert r.returncode not in (0, 2), r.returncode
+    assert "offline" in r.stderr, r.stderr
