@@ -22,7 +22,7 @@
 struct sync_req {
 	struct sync_req *next;
 	char id[SYNC_ID_LEN + 1];
-	uint64_t *roots;     /* items to sync, each with its subtree */
+	uint64_t *roots; /* items to sync, each with its subtree */
 	size_t nroots;
 	uint32_t flags;
 	int dry_run;
@@ -30,7 +30,7 @@ struct sync_req {
 };
 
 struct syncer {
-	struct mount *m;      /* constant */
+	struct mount *m; /* constant */
 	pthread_t thread;
 	pthread_mutex_t lock; /* protects head, tail, running, stopping */
 	pthread_cond_t cond;
@@ -86,12 +86,12 @@ static void report_item(void *arg, const struct sync_item_report *r)
 	struct report_ctx *rc = arg;
 	json_t *ev;
 
-	ev = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s, s:I}", "sync_id", rc->id, "path", r->path,
-		       "state", plan_state_name(r->state), "op", plan_op_name(r->op), "applied",
-		       r->applied, "result",
-		       r->result == 0	       ? "ok"
-		       : r->result == -ESTALE ? "conflict"
-					       : strerrorname_np(-r->result),
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s?, s:s, s:I}", "sync_id", rc->id, "path",
+		       r->path, "state", plan_state_name(r->state), "op", plan_op_name(r->op),
+		       "applied", r->applied, "skipped", r->skipped, "result",
+		       r->result == 0	    ? "ok" :
+		       r->result == -ESTALE ? "conflict" :
+					      strerrorname_np(-r->result),
 		       "bytes", (json_int_t)r->bytes);
 	ipc_server_publish(rc->m->srv, "SyncFileResult", ev);
 	json_decref(ev);
@@ -107,8 +107,8 @@ static void run_job(struct syncer *sy, struct sync_req *q)
 	json_t *ev;
 	int rc = 0;
 
-	ev = json_pack("{s:s, s:s, s:I, s:b}", "sync_id", q->id, "share", m->opts->unc_text, "flags",
-		       (json_int_t)q->flags, "dry_run", q->dry_run);
+	ev = json_pack("{s:s, s:s, s:I, s:b}", "sync_id", q->id, "share", m->opts->unc_text,
+		       "flags", (json_int_t)q->flags, "dry_run", q->dry_run);
 	ipc_server_publish(m->srv, "SyncBegin", ev);
 	json_decref(ev);
 	for (size_t i = 0; i < q->nroots && rc == 0; i++) {
@@ -125,16 +125,18 @@ static void run_job(struct syncer *sy, struct sync_req *q)
 		total.conflicts += res.conflicts;
 		total.resolved += res.resolved;
 		total.failed += res.failed;
+		total.skipped += res.skipped;
 		total.bytes += res.bytes;
 	}
 	if (rc == -ECANCELED)
 		result = "cancelled";
 	else if (rc < 0)
 		result = strerrorname_np(-rc) ? strerrorname_np(-rc) : "error";
-	ev = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:I, s:f}", "sync_id", q->id, "result",
-		       result, "items", total.items, "applied", total.applied, "conflicts",
-		       total.conflicts, "resolved", total.resolved, "failed", total.failed, "bytes",
-		       (json_int_t)total.bytes, "seconds", (double)(mono_ns() - t0) / 1e9);
+	ev = json_pack("{s:s, s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:I, s:f}", "sync_id", q->id,
+		       "result", result, "items", total.items, "applied", total.applied,
+		       "conflicts", total.conflicts, "resolved", total.resolved, "failed",
+		       total.failed, "skipped", total.skipped, "bytes", (json_int_t)total.bytes,
+		       "seconds", (double)(mono_ns() - t0) / 1e9);
 	ipc_server_publish(m->srv, "SyncEnd", ev);
 	json_decref(ev);
 	log_info("sync %s of %s: %s; %u items, %u applied, %u conflicts (%u resolved), %u failed, "

@@ -227,6 +227,10 @@ static int sync_args(int argc, char **argv, json_t *args)
 			cr = OFSYNC_CR_KEEPREMOTE, ncr++;
 		} else if (!strcmp(a, "--keep-latest")) {
 			cr = OFSYNC_CR_KEEPLATEST, ncr++;
+		} else if (!strcmp(a, "--background")) {
+			flags |= OFSYNC_BACKGROUND;
+		} else if (!strcmp(a, "--low-priority")) {
+			flags |= OFSYNC_LOWPRIORITY;
 		} else if (!strcmp(a, "--async")) {
 			sync_async = 1;
 		} else if (!strcmp(a, "--dry-run")) {
@@ -289,21 +293,22 @@ static int follow_sync(struct ipc_conn *c, const char *id)
 		} else if (!strcmp(ev.event, "SyncFileResult") &&
 			   (strcmp(jstr(ev.body, "op"), "NONE") ||
 			    strcmp(jstr(ev.body, "result"), "ok"))) {
-			printf("%s: %s, %s%s: %s\n", jstr(ev.body, "path"), jstr(ev.body, "state"),
-			       jstr(ev.body, "op"),
-			       json_is_true(json_object_get(ev.body, "applied")) ? "" :
-										   " (not asked)",
-			       jstr(ev.body, "result"));
+			const char *sk = jstr(ev.body, "skipped");
+			int asked = json_is_true(json_object_get(ev.body, "applied"));
+			printf("%s: %s, %s%s%s%s: %s\n", jstr(ev.body, "path"),
+			       jstr(ev.body, "state"), jstr(ev.body, "op"),
+			       *sk ? " (backed off: " : (asked ? "" : " (not asked)"), sk,
+			       *sk ? ")" : "", jstr(ev.body, "result"));
 		}
 		if (!strcmp(ev.event, "SyncEnd")) {
 			const char *res = jstr(ev.body, "result");
 			int status = OFSYNC_EXIT_OK;
 			if (!json_out)
 				printf("sync %s: %s; %lld items, %lld applied, %lld conflicts (%lld "
-				       "resolved), %lld failed\n",
+				       "resolved), %lld failed, %lld backed off\n",
 				       id, res, jint(ev.body, "items"), jint(ev.body, "applied"),
 				       jint(ev.body, "conflicts"), jint(ev.body, "resolved"),
-				       jint(ev.body, "failed"));
+				       jint(ev.body, "failed"), jint(ev.body, "skipped"));
 			if (!strcmp(res, "cancelled"))
 				status = OFSYNC_EXIT_CANCELLED;
 			else if (strcmp(res, "ok") || jint(ev.body, "failed") > 0)

@@ -26,6 +26,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "ofsync.h"
 #include "sync/plan.h"
@@ -37,9 +40,9 @@ static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct entry {
 	char *name;
-	uint64_t id;          /* index row, 0 when only the server has it */
+	uint64_t id; /* index row, 0 when only the server has it */
 	int has_remote;
-	struct smb_stat st;   /* the server's, when has_remote */
+	struct smb_stat st; /* the server's, when has_remote */
 };
 
 struct entries {
@@ -271,6 +274,47 @@ static int delete_local(struct cache *c, uint64_t parent, uint64_t id, const cha
 	return rc;
 }
 
+/*
+ * LOWPRIORITY: the calling thread runs the sync at idle CPU priority (nice
+ * 19) and in the idle I/O class, and gets its own back afterwards.  Linux
+ * keeps both per thread.
+ */
+#define IOPRIO_CLASS_SHIFT 13
+#define IOPRIO_CLASS_IDLE 3
+#define IOPRIO_WHO_PROCESS 1
+
+struct saved_prio {
+	int nice;
+	int ioprio;
+};
+
+static void lower_priority(struct saved_prio *sp)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+
+	errno = 0;
+	sp->nice = getpriority(PRIO_PROCESS, (id_t)tid);
+	if (errno)
+		sp->nice = 0;
+	sp->ioprio = (int)syscall(SYS_ioprio_get, IOPRIO_WHO_PROCESS, tid);
+	if (setpriority(PRIO_PROCESS, (id_t)tid, 19) < 0)
+		log_debug("low priority: setpriority: %s", strerror(errno));
+	if (syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, tid,
+		    IOPRIO_CLASS_IDLE << IOPRIO_CLASS_SHIFT) < 0)
+		log_debug("low priority: ioprio_set: %s", strerror(errno));
+}
+
+static void restore_priority(const struct saved_prio *sp)
+{
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+
+	/* Raising the priority back needs CAP_SYS_NICE; as a user it stays low. */
+	if (setpriority(PRIO_PROCESS, (id_t)tid, sp->nice) < 0)
+		log_debug("low priority: cannot restore nice: %s", strerror(errno));
+	if (sp->ioprio >= 0)
+		syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, tid, sp->ioprio);
+}
+
 struct walk {
 	struct cache *c;
 	struct smb *s;
@@ -351,6 +395,21 @@ static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char
 			return 0;
 		break;
 	}
+	if ((f & OFSYNC_BACKGROUND) && id && d->op != POP_ADD_LOCAL && l->kind == PSIDE_FILE) {
+		/* Background: a file open through the mount is backed off for now. */
+		struct node *n;
+		int open = 0;
+		if (cache_node_get(c, id, &n) == 0) {
+			pthread_mutex_lock(&n->lock);
+			open = n->opens > 0;
+			pthread_mutex_unlock(&n->lock);
+			cache_node_put(c, n, 1);
+		}
+		if (open) {
+			r->skipped = "open";
+			return 0;
+		}
+	}
 	r->applied = 1;
 	if (w->job->dry_run)
 		return 0;
@@ -367,7 +426,8 @@ static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char
 			uint64_t nid;
 			rc = delete_local(c, dir, id, e->name);
 			if (rc == 0)
-				rc = sync_insert_remote(c, w->job->share, dir, e->name, &e->st, &nid);
+				rc = sync_insert_remote(c, w->job->share, dir, e->name, &e->st,
+							&nid);
 			if (rc == 0 && e->st.type == SMB_FILE)
 				rc = fill(c, s, nid, &r->bytes);
 		}
@@ -468,7 +528,9 @@ static int do_entry(struct walk *w, uint64_t dir, const char *dpath, const struc
 	rc = apply(w, dir, e, path, &d, &l, &rm, &r);
 	w->res->items++;
 	w->res->bytes += r.bytes;
-	if (r.applied && r.result == 0 && d.op != POP_CONFLICT)
+	if (r.skipped)
+		w->res->skipped++;
+	else if (r.applied && r.result == 0 && d.op != POP_CONFLICT)
 		w->res->applied++;
 	else if (r.result == -ESTALE)
 		w->res->conflicts++;
@@ -545,12 +607,15 @@ static int walk_one(struct walk *w, const struct index_item *it, int list_remote
 int sync_run(struct cache *c, struct smb *s, const struct sync_job *job, struct sync_result *res)
 {
 	struct walk w = {.c = c, .s = s, .job = job, .res = res};
+	struct saved_prio prio = {0, -1};
 	int list_remote = !!(job->flags & (OFSYNC_SYNCIN | OFSYNC_SYNCOUT));
 	struct index_item root;
 	int rc;
 
 	memset(res, 0, sizeof(*res));
 	pthread_mutex_lock(&engine_lock);
+	if (job->flags & OFSYNC_LOWPRIORITY)
+		lower_priority(&prio);
 	if ((job->flags & OFSYNC_SYNCOUT) && !job->dry_run) {
 		unsigned done, conflicts;
 		rc = sync_replay_journal(c, s, job->share, &done, &conflicts);
@@ -571,6 +636,8 @@ int sync_run(struct cache *c, struct smb *s, const struct sync_job *job, struct 
 	}
 	index_item_release(&root);
 out:
+	if (job->flags & OFSYNC_LOWPRIORITY)
+		restore_priority(&prio);
 	pthread_mutex_unlock(&engine_lock);
 	free(w.queue);
 	if (rc == -ECANCELED)

@@ -13,32 +13,34 @@
 #include "smb/smb.h"
 
 struct sync_item_report {
-	const char *path; /* below the share root, "/a/b" */
-	int state;        /* enum plan_state */
-	int op;           /* enum plan_op that was due */
-	int applied;      /* 1 when the op was carried out, 0 when the flags left it */
-	int result;       /* 0 or a negative errno; -ESTALE: left as a conflict */
-	int64_t bytes;    /* bytes moved for this item */
+	const char *path;    /* below the share root, "/a/b" */
+	int state;	     /* enum plan_state */
+	int op;		     /* enum plan_op that was due */
+	int applied;	     /* 1 when the op was carried out, 0 when the flags left it */
+	int result;	     /* 0 or a negative errno; -ESTALE: left as a conflict */
+	const char *skipped; /* why a due op was not carried out, or NULL */
+	int64_t bytes;	     /* bytes moved for this item */
 };
 
 struct sync_job {
-	uint64_t share;     /* the share's id in the index */
-	uint64_t root;      /* the item the sync starts at (a directory means its subtree) */
-	uint32_t flags;     /* OFSYNC_* control flags, already checked */
-	int dry_run;        /* plan and report, change nothing */
+	uint64_t share;	      /* the share's id in the index */
+	uint64_t root;	      /* the item the sync starts at (a directory means its subtree) */
+	uint32_t flags;	      /* OFSYNC_* control flags, already checked */
+	int dry_run;	      /* plan and report, change nothing */
 	volatile int *cancel; /* set non-zero to stop between items; may be NULL */
 	void (*item)(void *arg, const struct sync_item_report *r); /* every item, may be NULL */
 	void *arg;
 };
 
 struct sync_result {
-	unsigned items;     /* items looked at */
+	unsigned items;	    /* items looked at */
 	unsigned applied;   /* operations carried out */
 	unsigned conflicts; /* left as conflicts */
 	unsigned resolved;  /* conflicts resolved by the CR rule */
 	unsigned failed;    /* operations that failed */
-	int64_t bytes;      /* bytes moved */
-	int cancelled;      /* stopped by the cancel flag */
+	unsigned skipped;   /* due operations held back (BACKGROUND: file open) */
+	int64_t bytes;	    /* bytes moved */
+	int cancelled;	    /* stopped by the cancel flag */
 };
 
 /*

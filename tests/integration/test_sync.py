@@ -238,3 +238,70 @@ def test_sync_refused_offline(shared_smb_server, ofsyncd):
     r = sync(m)
     assert r.returncode not in (0, 2), r.returncode
     assert "offline" in r.stderr, r.stderr
+
+
+def test_background_backs_off_open_files(smb_server, ofsyncd):
+    """BACKGROUND skips a file held open through the mount (reported as
+    backed off) and syncs the rest; without it the open file is synced."""
+    b = smb_server.backing
+    for n in ("open.txt", "closed.txt"):
+        harness.write_file(b / n, b"v1\n")
+    m = ofsyncd.mount(smb_server, attr_timeout=30)
+    for n in ("open.txt", "closed.txt"):
+        assert (m.mnt / n).read_bytes() == b"v1\n"
+    for n in ("open.txt", "closed.txt"):
+        harness.write_file(b / n, b"v2 from the server\n")
+        t = time.time() + 3
+        os.utime(b / n, (t, t))
+    f = open(m.mnt / "open.txt", "rb")
+    try:
+        r = sync(m, "--in", "--background", check_rc=0)
+        assert "backed off: open" in r.stdout, r.stdout
+        assert "1 backed off" in r.stdout, r.stdout
+        assert m.info(m.mnt / "open.txt")["base"]["size"] == 3  # still v1's base
+        assert m.info(m.mnt / "closed.txt")["base"]["size"] == len(b"v2 from the server\n")
+        r = sync(m, "--in", check_rc=0)  # not background: the open file too
+        assert m.info(m.mnt / "open.txt")["base"]["size"] == len(b"v2 from the server\n")
+    finally:
+        f.close()
+
+
+def _thread_nices(pid):
+    """The nice value of each thread of pid."""
+    out = []
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            fields = open(f"/proc/{pid}/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+            out.append(int(fields[16]))  # field 19 of stat: nice
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+@pytest.mark.deadline(240)
+def test_low_priority_runs_at_idle_nice(smb_server, ofsyncd, make_bytes):
+    """LOWPRIORITY runs the sync's thread at nice 19 while it works, and only
+    then (without the flag no thread of the daemon is at 19)."""
+    b = smb_server.backing
+    blob = make_bytes(512 * 1024, 53)
+    for i in range(120):
+        harness.write_file(b / "lp" / f"f{i:03d}.bin", blob)
+    m = ofsyncd.mount(smb_server, attr_timeout=30)
+    assert len(os.listdir(m.mnt / "lp")) == 120
+
+    def sample_during(*flags):
+        p = subprocess.Popen([str(harness.build_dir() / "ofsync"), "--socket", str(m.socket),
+                              "sync", str(m.mnt / "lp"), *flags],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        seen = set()
+        while p.poll() is None:
+            seen.update(_thread_nices(m.pid))
+            time.sleep(0.002)
+        assert p.returncode == 0
+        return seen
+
+    assert 19 not in sample_during("--fill-sparse")
+    for i in range(120):  # make them sparse again: changed on the server
+        os.utime(b / "lp" / f"f{i:03d}.bin", (time.time() + 5, time.time() + 5))
+    assert 19 in sample_during("--in", "--low-priority")
+    assert 19 not in _thread_nices(m.pid)  # given back afterwards
