@@ -3,6 +3,7 @@
  * They read the index only and never wait for the server.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,6 +90,21 @@ static json_t *error_obj(int err, const char *message)
 			 strerrorname_np(err) ? strerrorname_np(err) : "E?", "message", message);
 }
 
+static json_t *pins_json(uint32_t pins)
+{
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} kinds[] = {
+		{PIN_USER, "user"}, {PIN_POLICY, "policy"}, {PIN_ALL, "all"}, {PIN_REDIR, "redir"}};
+	json_t *a = json_array();
+
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (pins & kinds[i].bit)
+			json_array_append_new(a, json_string(kinds[i].name));
+	return a;
+}
+
 static json_t *item_json(struct mount *m, const char *path, uint64_t id)
 {
 	struct index_item it;
@@ -117,6 +133,7 @@ static json_t *item_json(struct mount *m, const char *path, uint64_t id)
 		      "cached_bytes", (json_int_t)cached, "dirty", item_is_dirty(&it),
 		      "dirty_bytes", (json_int_t)rangeset_total(&it.dirty), "gen",
 		      (json_int_t)it.gen, "synced_gen", (json_int_t)it.synced_gen, "base", base);
+	json_object_set_new(o, "pins", pins_json(it.pins));
 	index_item_release(&it);
 	return o;
 }
@@ -305,7 +322,7 @@ static int cmd_sync(struct mount *m, json_t *args, json_t **result, char *msg, s
 		}
 	}
 	rc = syncer_submit(m->syncer, roots, n ? n : 1, flags,
-			   json_is_true(json_object_get(args, "dry_run")),
+			   json_is_true(json_object_get(args, "dry_run")), 0,
 			   json_is_string(jid) ? json_string_value(jid) : NULL, id);
 	free(roots);
 	if (rc < 0) {
@@ -313,6 +330,115 @@ static int cmd_sync(struct mount *m, json_t *args, json_t **result, char *msg, s
 		return rc;
 	}
 	*result = json_pack("{s:s, s:s}", "sync_id", id, "unc", m->opts->unc_text);
+	return 0;
+}
+
+/* The pin kind a "for" argument names (user when absent), or 0. */
+static uint32_t pin_kind_arg(json_t *v)
+{
+	const char *k;
+
+	if (!v || json_is_null(v))
+		return PIN_USER;
+	k = json_string_value(v);
+	if (!k)
+		return 0;
+	if (!strcmp(k, "user"))
+		return PIN_USER;
+	if (!strcmp(k, "policy"))
+		return PIN_POLICY;
+	if (!strcmp(k, "all"))
+		return PIN_ALL;
+	if (!strcmp(k, "redir"))
+		return PIN_REDIR;
+	return 0;
+}
+
+/* Sets (on) or clears one pin kind on id, or on id and all below it. */
+static int set_pins(struct mount *m, uint64_t id, int recursive, uint32_t kind, int on)
+{
+	uint64_t *ids = &id;
+	size_t n = 1;
+	int rc = 0;
+
+	if (recursive) {
+		rc = index_subtree_ids(cache_index(m->cache), id, &ids, &n);
+		if (rc < 0)
+			return rc;
+	}
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		struct node *node;
+		rc = cache_node_get(m->cache, ids[i], &node);
+		if (rc < 0)
+			break;
+		pthread_mutex_lock(&node->lock);
+		if (on)
+			node->it.pins |= kind;
+		else
+			node->it.pins &= ~kind;
+		rc = cache_node_save(m->cache, node);
+		pthread_mutex_unlock(&node->lock);
+		cache_node_put(m->cache, node, 1);
+	}
+	if (recursive)
+		free(ids);
+	return rc;
+}
+
+/*
+ * pin / unpin: {"paths": [...], "recursive": bool, "for": "user"|"policy"|
+ * "all"|"redir"}.  Pinning then fills the pinned files (a FILLSPARSE job of
+ * pinned files only, whose id is in the answer, or null while offline).
+ */
+static int cmd_pin(struct mount *m, json_t *args, json_t **result, char *msg, size_t len, int on)
+{
+	json_t *paths = json_object_get(args, "paths"), *p;
+	int recursive = json_is_true(json_object_get(args, "recursive"));
+	uint32_t kind = pin_kind_arg(json_object_get(args, "for"));
+	char id[SYNC_ID_LEN + 1];
+	struct smb_state ss;
+	uint64_t *roots;
+	size_t i, n;
+	int rc = 0;
+
+	if (!kind) {
+		snprintf(msg, len, "a pin kind is one of user, policy, all, redir");
+		return -EINVAL;
+	}
+	if (!json_is_array(paths) || json_array_size(paths) == 0) {
+		snprintf(msg, len, "%s needs \"paths\": a non-empty array", on ? "pin" : "unpin");
+		return -EINVAL;
+	}
+	n = json_array_size(paths);
+	roots = calloc(n, sizeof(*roots));
+	if (!roots)
+		return -ENOMEM;
+	json_array_foreach(paths, i, p)
+	{
+		if (!json_is_string(p)) {
+			snprintf(msg, len, "\"paths\" must be strings");
+			rc = -EINVAL;
+			break;
+		}
+		rc = resolve(m, json_string_value(p), &roots[i], msg, len);
+		if (rc == 0)
+			rc = set_pins(m, roots[i], recursive, kind, on);
+		if (rc < 0)
+			break;
+	}
+	if (rc < 0) {
+		if (!msg[0])
+			snprintf(msg, len, "cannot change the pins: %s", strerror(-rc));
+		free(roots);
+		return rc;
+	}
+	smb_get_state(m->smb, &ss);
+	if (on && ss.online && !ss.forced &&
+	    syncer_submit(m->syncer, roots, n, OFSYNC_FILLSPARSE, 0, 1, NULL, id) == 0)
+		*result = json_pack("{s:I, s:s}", "items", (json_int_t)n, "sync_id", id);
+	else
+		*result = json_pack("{s:I, s:n}", "items", (json_int_t)n, "sync_id");
+	free(roots);
 	return 0;
 }
 
@@ -376,6 +502,10 @@ int ctl_handle(void *arg, const char *cmd, json_t *args, json_t **result, char *
 		return cmd_info(m, args, result, msg, msglen);
 	if (!strcmp(cmd, "sync"))
 		return cmd_sync(m, args, result, msg, msglen);
+	if (!strcmp(cmd, "pin"))
+		return cmd_pin(m, args, result, msg, msglen, 1);
+	if (!strcmp(cmd, "unpin"))
+		return cmd_pin(m, args, result, msg, msglen, 0);
 	if (!strcmp(cmd, "cancel"))
 		return cmd_cancel(m, args, result, msg, msglen);
 	if (!strcmp(cmd, "conflicts"))

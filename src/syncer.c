@@ -26,6 +26,7 @@ struct sync_req {
 	size_t nroots;
 	uint32_t flags;
 	int dry_run;
+	int pinned_only;     /* fill pinned files only (after `ofsync pin`) */
 	volatile int cancel; /* set by syncer_cancel */
 };
 
@@ -116,6 +117,7 @@ static void run_job(struct syncer *sy, struct sync_req *q)
 				       .root = q->roots[i],
 				       .flags = q->flags,
 				       .dry_run = q->dry_run,
+				       .pinned_only = q->pinned_only,
 				       .cancel = &q->cancel,
 				       .item = report_item,
 				       .arg = &ctx};
@@ -200,7 +202,7 @@ int syncer_start(struct mount *m, struct syncer **out)
 }
 
 int syncer_submit(struct syncer *sy, const uint64_t *roots, size_t nroots, uint32_t flags,
-		  int dry_run, const char *id, char *id_out)
+		  int dry_run, int pinned_only, const char *id, char *id_out)
 {
 	struct sync_req *q = calloc(1, sizeof(*q));
 
@@ -215,6 +217,7 @@ int syncer_submit(struct syncer *sy, const uint64_t *roots, size_t nroots, uint3
 	q->nroots = nroots;
 	q->flags = flags;
 	q->dry_run = dry_run;
+	q->pinned_only = pinned_only;
 	if (id)
 		snprintf(q->id, sizeof(q->id), "%s", id);
 	else

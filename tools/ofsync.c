@@ -40,10 +40,13 @@ static void usage(FILE *f)
 		   "  conflicts [SHARE]     the recorded conflicts (exit 5 when there are some)\n"
 		   "  events [--sync-id=ID] print published events as they happen\n"
 		   "  sync [SHARE|PATH...] [--in] [--out] [--fill-sparse]\n"
-		   "       [--keep-local|--keep-remote|--keep-latest] [--sync-id=UUID]\n"
-		   "       [--async] [--dry-run]\n"
+		   "       [--keep-local|--keep-remote|--keep-latest] [--pin-new]\n"
+		   "       [--pin-for=user|policy|all|redir] [--background] [--low-priority]\n"
+		   "       [--sync-id=UUID] [--async] [--dry-run]\n"
 		   "                        synchronize (no direction: both ways)\n"
 		   "  cancel SYNC_ID        stop a running sync between items\n"
+		   "  pin / unpin PATH... [--recursive] [--for=user|policy|all|redir]\n"
+		   "                        keep files full (pinning fills them)\n"
 		   "\n"
 		   "A SHARE or PATH is //SERVER[:PORT]/SHARE/... or a path inside a mount.\n"
 		   "options:\n"
@@ -168,6 +171,13 @@ static int print_info(json_t *res)
 			printf("  base  none (not yet on the server)\n");
 		}
 		printf("  gen   %lld (synced %lld)\n", jint(it, "gen"), jint(it, "synced_gen"));
+		json_t *pins = json_object_get(it, "pins"), *pk;
+		size_t pi;
+		if (json_array_size(pins)) {
+			printf("  pins ");
+			json_array_foreach(pins, pi, pk) printf(" %s", json_string_value(pk));
+			putchar('\n');
+		}
 	}
 	return failed;
 }
@@ -194,7 +204,58 @@ static int target_arg(const char *cmd, int argc, char **argv, json_t *args)
 static void print_event(const struct proto_reply *ev);
 
 static const char *event_filter; /* events --sync-id=ID */
-static int sync_async;		 /* sync --async */
+
+/* The PINFOR* flag of a pin kind name, or 0. */
+static uint32_t pin_for_flag(const char *k)
+{
+	if (!strcmp(k, "user"))
+		return OFSYNC_PINFORUSER;
+	if (!strcmp(k, "policy"))
+		return OFSYNC_PINFORUSER_POLICY;
+	if (!strcmp(k, "all"))
+		return OFSYNC_PINFORALL;
+	if (!strcmp(k, "redir"))
+		return OFSYNC_PINFORREDIR;
+	return 0;
+}
+
+/* pin / unpin PATH... [--recursive] [--for=user|policy|all|redir] */
+static int pin_args(const char *cmd, int argc, char **argv, json_t *args)
+{
+	char path[PATH_MAX * 2];
+	json_t *paths = json_array();
+
+	json_object_set_new(args, "paths", paths);
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--recursive")) {
+			json_object_set_new(args, "recursive", json_true());
+		} else if (!strncmp(a, "--for=", 6)) {
+			if (!pin_for_flag(a + 6)) {
+				fprintf(stderr,
+					"ofsync: %s: --for takes user, policy, all or redir\n",
+					cmd);
+				return OFSYNC_EXIT_USAGE;
+			}
+			json_object_set_new(args, "for", json_string(a + 6));
+		} else if (a[0] == '-') {
+			fprintf(stderr, "ofsync: %s: unknown option '%s'\n", cmd, a);
+			return OFSYNC_EXIT_USAGE;
+		} else {
+			if (absolute(a, path, sizeof(path)) < 0) {
+				fprintf(stderr, "ofsync: %s: path too long\n", a);
+				return OFSYNC_EXIT_USAGE;
+			}
+			json_array_append_new(paths, json_string(path));
+		}
+	}
+	if (json_array_size(paths) == 0) {
+		fprintf(stderr, "ofsync: %s needs at least one PATH\n", cmd);
+		return OFSYNC_EXIT_USAGE;
+	}
+	return 0;
+}
+static int sync_async; /* sync --async */
 
 /*
  * sync [PATH...] [--in] [--out] [--fill-sparse] [--keep-local|--keep-remote|
@@ -227,6 +288,17 @@ static int sync_args(int argc, char **argv, json_t *args)
 			cr = OFSYNC_CR_KEEPREMOTE, ncr++;
 		} else if (!strcmp(a, "--keep-latest")) {
 			cr = OFSYNC_CR_KEEPLATEST, ncr++;
+		} else if (!strcmp(a, "--pin-new")) {
+			flags |= OFSYNC_PINNEWFILES;
+		} else if (!strncmp(a, "--pin-for=", 10)) {
+			uint32_t k = pin_for_flag(a + 10);
+			if (!k) {
+				fprintf(stderr,
+					"ofsync: sync: --pin-for takes user, policy, all or "
+					"redir\n");
+				return OFSYNC_EXIT_USAGE;
+			}
+			flags |= k;
 		} else if (!strcmp(a, "--background")) {
 			flags |= OFSYNC_BACKGROUND;
 		} else if (!strcmp(a, "--low-priority")) {
@@ -351,6 +423,8 @@ static int build_args(const char *cmd, int argc, char **argv, json_t *args)
 	}
 	if (!strcmp(cmd, "sync"))
 		return sync_args(argc, argv, args);
+	if (!strcmp(cmd, "pin") || !strcmp(cmd, "unpin"))
+		return pin_args(cmd, argc, argv, args);
 	if (!strcmp(cmd, "info")) {
 		json_t *paths = json_array();
 		if (argc == 0) {
@@ -495,7 +569,7 @@ int main(int argc, char **argv)
 		json_decref(args);
 		return OFSYNC_EXIT_NO_DAEMON;
 	}
-	if (!strcmp(cmd, "sync") && !sync_async) {
+	if ((!strcmp(cmd, "sync") && !sync_async) || !strcmp(cmd, "pin")) {
 		/* Subscribe first: no event of this sync can be missed. */
 		rc = ipc_call(conn, "events", NULL, CALL_TIMEOUT_MS, &rep, err, sizeof(err));
 		if (rc == 0)
@@ -517,6 +591,14 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "events")) {
 		proto_reply_release(&rep);
 		status = follow_events(conn);
+		ipc_close(conn);
+		return status;
+	} else if (!strcmp(cmd, "pin") || !strcmp(cmd, "unpin")) {
+		char id[64];
+		snprintf(id, sizeof(id), "%s", jstr(rep.body, "sync_id"));
+		proto_reply_release(&rep);
+		/* Pinning fills the pinned files: follow that, when there is one. */
+		status = id[0] ? follow_sync(conn, id) : OFSYNC_EXIT_OK;
 		ipc_close(conn);
 		return status;
 	} else if (!strcmp(cmd, "sync")) {

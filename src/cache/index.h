@@ -127,6 +127,15 @@ int index_children(struct index *ix, uint64_t parent,
  */
 int index_path(struct index *ix, uint64_t id, char *buf, size_t len);
 
+/* Pin kinds (items.pins), kept apart: unpinning one leaves the others. */
+#define PIN_USER 0x1
+#define PIN_POLICY 0x2
+#define PIN_ALL 0x4
+#define PIN_REDIR 0x8
+
+/* The ids of id and every item below it (id first).  *ids is malloc'd. */
+int index_subtree_ids(struct index *ix, uint64_t id, uint64_t **ids, size_t *n);
+
 /* Number of items at or below id with local changes not on the server. */
 int index_tree_dirty(struct index *ix, uint64_t id, uint64_t *count);
 

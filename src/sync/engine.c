@@ -258,6 +258,43 @@ static int push_over(struct cache *c, struct smb *s, uint64_t id, const char *pa
 	return rc;
 }
 
+/* The pin kind a PINFOR* flag names (PINFORUSER when none is given). */
+static uint32_t pin_kind(uint32_t flags)
+{
+	if (flags & OFSYNC_PINFORUSER_POLICY)
+		return PIN_POLICY;
+	if (flags & OFSYNC_PINFORALL)
+		return PIN_ALL;
+	if (flags & OFSYNC_PINFORREDIR)
+		return PIN_REDIR;
+	return PIN_USER;
+}
+
+/* PINNEWFILES: a new file in a pinned directory gets the flags' pin kind. */
+static int pin_new(struct cache *c, uint64_t dir, uint64_t id, uint32_t flags)
+{
+	struct index_item d;
+	struct node *n;
+	int rc, pinned;
+
+	rc = index_get(cache_index(c), dir, &d);
+	if (rc < 0)
+		return rc;
+	pinned = d.pins != 0;
+	index_item_release(&d);
+	if (!pinned)
+		return 0;
+	rc = cache_node_get(c, id, &n);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&n->lock);
+	n->it.pins |= pin_kind(flags);
+	rc = cache_node_save(c, n);
+	pthread_mutex_unlock(&n->lock);
+	cache_node_put(c, n, 1);
+	return rc;
+}
+
 /* Removes a clean local tree that the server no longer has. */
 static int delete_local(struct cache *c, uint64_t parent, uint64_t id, const char *name)
 {
@@ -359,7 +396,7 @@ static int cr_rule(uint32_t flags)
  */
 static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char *path,
 		 const struct plan_decision *d, const struct plan_local *l,
-		 const struct plan_remote *rm, struct sync_item_report *r)
+		 const struct plan_remote *rm, uint32_t pins, struct sync_item_report *r)
 {
 	uint32_t f = w->job->flags;
 	int in = !!(f & OFSYNC_SYNCIN), out = !!(f & OFSYNC_SYNCOUT);
@@ -375,7 +412,7 @@ static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char
 	case POP_FORGET:
 		return 0;
 	case POP_FILL:
-		if (!fillsparse)
+		if (!fillsparse || (w->job->pinned_only && !pins))
 			return 0;
 		break;
 	case POP_PULL:
@@ -435,6 +472,8 @@ static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char
 	case POP_ADD_LOCAL: {
 		uint64_t nid;
 		rc = sync_insert_remote(c, w->job->share, dir, e->name, &e->st, &nid);
+		if (rc == 0 && e->st.type == SMB_FILE && (f & OFSYNC_PINNEWFILES))
+			rc = pin_new(c, dir, nid, f);
 		if (rc == 0 && e->st.type == SMB_FILE)
 			rc = fill(c, s, nid, &r->bytes);
 		break;
@@ -503,12 +542,14 @@ static int do_entry(struct walk *w, uint64_t dir, const char *dpath, const struc
 	struct plan_decision d;
 	struct index_item it;
 	char path[4096];
+	uint32_t pins = 0;
 	int rc, is_dir = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dpath, e->name);
 	if (e->id && index_get(cache_index(w->c), e->id, &it) == 0) {
 		to_local(&it, &l);
 		to_base(&it, &b);
+		pins = it.pins;
 		is_dir = it.type == ITEM_DIR;
 		index_item_release(&it);
 	}
@@ -525,7 +566,7 @@ static int do_entry(struct walk *w, uint64_t dir, const char *dpath, const struc
 	r.path = path;
 	r.state = d.state;
 	r.op = d.op;
-	rc = apply(w, dir, e, path, &d, &l, &rm, &r);
+	rc = apply(w, dir, e, path, &d, &l, &rm, pins, &r);
 	w->res->items++;
 	w->res->bytes += r.bytes;
 	if (r.skipped)

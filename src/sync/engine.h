@@ -27,6 +27,7 @@ struct sync_job {
 	uint64_t root;	      /* the item the sync starts at (a directory means its subtree) */
 	uint32_t flags;	      /* OFSYNC_* control flags, already checked */
 	int dry_run;	      /* plan and report, change nothing */
+	int pinned_only;      /* FILL only files that carry a pin (after `ofsync pin`) */
 	volatile int *cancel; /* set non-zero to stop between items; may be NULL */
 	void (*item)(void *arg, const struct sync_item_report *r); /* every item, may be NULL */
 	void *arg;

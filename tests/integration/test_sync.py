@@ -133,8 +133,10 @@ def test_bad_combinations_refused(tree):
     assert "unknown option" in r.stderr
     r = sync(m, "--sync-id=not-a-uuid", check_rc=2)
     assert "UUID" in r.stderr
-    r = sync(m, "--pin-new", check_rc=2)
+    r = sync(m, "--pin-link-targets", check_rc=2)
     assert "not available" in r.stderr
+    r = sync(m, "--out", "--pin-new", check_rc=2)
+    assert "PINNEWFILES needs SYNCIN" in r.stderr
     assert cached(m, m.mnt / "d" / "big.bin") == "sparse"  # nothing happened
 
 
@@ -305,3 +307,57 @@ def test_low_priority_runs_at_idle_nice(smb_server, ofsyncd, make_bytes):
         os.utime(b / "lp" / f"f{i:03d}.bin", (time.time() + 5, time.time() + 5))
     assert 19 in sample_during("--in", "--low-priority")
     assert 19 not in _thread_nices(m.pid)  # given back afterwards
+
+
+def test_pin_fills_and_kinds_are_kept_apart(smb_server, ofsyncd, make_bytes):
+    """Pinning fills the file and shows the kind in info; a second kind is
+    kept apart, and unpinning one leaves the other; --recursive pins and
+    fills everything below a directory."""
+    b = smb_server.backing
+    data = make_bytes(6 * MiB, 54)
+    harness.write_file(b / "p.bin", data)
+    harness.write_file(b / "tree" / "x.bin", make_bytes(1 * MiB, 55))
+    harness.write_file(b / "tree" / "sub" / "y.bin", make_bytes(1 * MiB, 56))
+    m = ofsyncd.mount(smb_server, attr_timeout=30)
+    assert sorted(os.listdir(m.mnt)) == ["p.bin", "tree"]
+    assert m.info(m.mnt / "p.bin")["cached"] == "sparse"
+    r, _ = m.cli("pin", m.mnt / "p.bin")
+    inf = m.info(m.mnt / "p.bin")
+    assert inf["cached"] == "full" and inf["pins"] == ["user"], inf
+    m.cli("pin", m.mnt / "p.bin", "--for=all")
+    assert m.info(m.mnt / "p.bin")["pins"] == ["user", "all"]
+    m.cli("unpin", m.mnt / "p.bin", "--for=user")
+    assert m.info(m.mnt / "p.bin")["pins"] == ["all"]
+    assert (m.mnt / "p.bin").read_bytes() == data
+
+    os.listdir(m.mnt / "tree")
+    os.listdir(m.mnt / "tree" / "sub")
+    m.cli("pin", m.mnt / "tree", "--recursive", "--for=policy")
+    for p in ("tree/x.bin", "tree/sub/y.bin"):
+        inf = m.info(m.mnt / p)
+        assert inf["cached"] == "full" and inf["pins"] == ["policy"], (p, inf)
+    r, _ = m.cli("pin", m.mnt / "p.bin", "--for=bogus", check=False)
+    assert r.returncode == 2
+
+
+def test_pin_new_files_in_pinned_directory(smb_server, ofsyncd):
+    """PINNEWFILES: a new remote file in a pinned directory is full after a
+    sync-in and carries the --pin-for kind; a new file elsewhere, and any
+    new file without the flag, is not pinned."""
+    b = smb_server.backing
+    harness.write_file(b / "pinned" / "old.txt", b"old")
+    harness.write_file(b / "plain" / "old.txt", b"old")
+    m = ofsyncd.mount(smb_server, attr_timeout=30)
+    for d in ("pinned", "plain"):
+        os.listdir(m.mnt / d)
+    m.cli("pin", m.mnt / "pinned")
+    harness.write_file(b / "pinned" / "new1.txt", b"new one")
+    harness.write_file(b / "plain" / "new1.txt", b"new one")
+    sync(m, "--in", check_rc=0)  # no --pin-new: nothing gets pinned
+    assert m.info(m.mnt / "pinned" / "new1.txt")["pins"] == []
+    harness.write_file(b / "pinned" / "new2.txt", b"new two")
+    harness.write_file(b / "plain" / "new2.txt", b"new two")
+    sync(m, "--in", "--pin-new", "--pin-for=redir", check_rc=0)
+    inf = m.info(m.mnt / "pinned" / "new2.txt")
+    assert inf["cached"] == "full" and inf["pins"] == ["redir"], inf
+    assert m.info(m.mnt / "plain" / "new2.txt")["pins"] == []
