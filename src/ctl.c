@@ -11,6 +11,7 @@
 
 #include "daemon.h"
 #include "ofsync.h"
+#include "sync/engine.h"
 #include "sync/sync.h"
 #include "util/unc.h"
 
@@ -322,7 +323,7 @@ static int cmd_sync(struct mount *m, json_t *args, json_t **result, char *msg, s
 		}
 	}
 	rc = syncer_submit(m->syncer, roots, n ? n : 1, flags,
-			   json_is_true(json_object_get(args, "dry_run")), 0,
+			   json_is_true(json_object_get(args, "dry_run")), 0, 0,
 			   json_is_string(jid) ? json_string_value(jid) : NULL, id);
 	free(roots);
 	if (rc < 0) {
@@ -434,11 +435,60 @@ static int cmd_pin(struct mount *m, json_t *args, json_t **result, char *msg, si
 	}
 	smb_get_state(m->smb, &ss);
 	if (on && ss.online && !ss.forced &&
-	    syncer_submit(m->syncer, roots, n, OFSYNC_FILLSPARSE, 0, 1, NULL, id) == 0)
+	    syncer_submit(m->syncer, roots, n, OFSYNC_FILLSPARSE, 0, 1, 0, NULL, id) == 0)
 		*result = json_pack("{s:I, s:s}", "items", (json_int_t)n, "sync_id", id);
 	else
 		*result = json_pack("{s:I, s:n}", "items", (json_int_t)n, "sync_id");
 	free(roots);
+	return 0;
+}
+
+/*
+ * resolve: {"path": ..., "keep": "local"|"remote"|"both"|"latest"} settles
+ * one conflict with a sync of that item in both directions under that rule;
+ * answers with the sync's id.
+ */
+static int cmd_resolve(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
+{
+	const char *path = json_string_value(json_object_get(args, "path"));
+	const char *k = json_string_value(json_object_get(args, "keep"));
+	char id[SYNC_ID_LEN + 1];
+	struct smb_state ss;
+	uint64_t item, n = 0;
+	int keep, rc;
+
+	keep = !k		    ? 0 :
+	       !strcmp(k, "local")  ? ENGINE_KEEP_LOCAL :
+	       !strcmp(k, "remote") ? ENGINE_KEEP_REMOTE :
+	       !strcmp(k, "latest") ? ENGINE_KEEP_LATEST :
+	       !strcmp(k, "both")   ? ENGINE_KEEP_BOTH :
+				      0;
+	if (!path || !keep) {
+		snprintf(msg, len,
+			 "resolve needs \"path\" and \"keep\": local, remote, both or latest");
+		return -EINVAL;
+	}
+	rc = resolve(m, path, &item, msg, len);
+	if (rc < 0)
+		return rc;
+	index_conflict_item(cache_index(m->cache), item, &n);
+	if (!n) {
+		snprintf(msg, len, "%s has no recorded conflict", path);
+		return -ENOENT;
+	}
+	smb_get_state(m->smb, &ss);
+	if (!ss.online || ss.forced) {
+		snprintf(msg, len, "%s is offline (%s): the conflict stays until it is back",
+			 m->opts->unc_text, ss.reason);
+		return -EHOSTDOWN;
+	}
+	rc = syncer_submit(m->syncer, &item, 1, OFSYNC_SYNCIN | OFSYNC_SYNCOUT, 0, 0, keep, NULL,
+			   id);
+	if (rc < 0) {
+		snprintf(msg, len, "cannot start the resolution: %s", strerror(-rc));
+		return rc;
+	}
+	*result = json_pack("{s:s}", "sync_id", id);
 	return 0;
 }
 
@@ -502,6 +552,8 @@ int ctl_handle(void *arg, const char *cmd, json_t *args, json_t **result, char *
 		return cmd_info(m, args, result, msg, msglen);
 	if (!strcmp(cmd, "sync"))
 		return cmd_sync(m, args, result, msg, msglen);
+	if (!strcmp(cmd, "resolve"))
+		return cmd_resolve(m, args, result, msg, msglen);
 	if (!strcmp(cmd, "pin"))
 		return cmd_pin(m, args, result, msg, msglen, 1);
 	if (!strcmp(cmd, "unpin"))

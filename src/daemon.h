@@ -51,7 +51,7 @@ int sync_id_valid(const char *id);
  */
 int syncer_start(struct mount *m, struct syncer **out);
 int syncer_submit(struct syncer *sy, const uint64_t *roots, size_t nroots, uint32_t flags,
-		  int dry_run, int pinned_only, const char *id, char *id_out);
+		  int dry_run, int pinned_only, int keep, const char *id, char *id_out);
 int syncer_cancel(struct syncer *sy, const char *id);
 /* Cancels the running job and ends the thread; later submits get -ESHUTDOWN. */
 void syncer_stop(struct syncer *sy);

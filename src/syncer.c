@@ -27,6 +27,7 @@ struct sync_req {
 	uint32_t flags;
 	int dry_run;
 	int pinned_only;     /* fill pinned files only (after `ofsync pin`) */
+	int keep;	     /* ENGINE_KEEP_* for `ofsync resolve`, or 0 */
 	volatile int cancel; /* set by syncer_cancel */
 };
 
@@ -118,6 +119,7 @@ static void run_job(struct syncer *sy, struct sync_req *q)
 				       .flags = q->flags,
 				       .dry_run = q->dry_run,
 				       .pinned_only = q->pinned_only,
+				       .keep = q->keep,
 				       .cancel = &q->cancel,
 				       .item = report_item,
 				       .arg = &ctx};
@@ -202,7 +204,7 @@ int syncer_start(struct mount *m, struct syncer **out)
 }
 
 int syncer_submit(struct syncer *sy, const uint64_t *roots, size_t nroots, uint32_t flags,
-		  int dry_run, int pinned_only, const char *id, char *id_out)
+		  int dry_run, int pinned_only, int keep, const char *id, char *id_out)
 {
 	struct sync_req *q = calloc(1, sizeof(*q));
 
@@ -218,6 +220,7 @@ int syncer_submit(struct syncer *sy, const uint64_t *roots, size_t nroots, uint3
 	q->flags = flags;
 	q->dry_run = dry_run;
 	q->pinned_only = pinned_only;
+	q->keep = keep;
 	if (id)
 		snprintf(q->id, sizeof(q->id), "%s", id);
 	else

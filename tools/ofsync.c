@@ -45,6 +45,8 @@ static void usage(FILE *f)
 		   "       [--sync-id=UUID] [--async] [--dry-run]\n"
 		   "                        synchronize (no direction: both ways)\n"
 		   "  cancel SYNC_ID        stop a running sync between items\n"
+		   "  resolve PATH --keep-local|--keep-remote|--keep-both|--keep-latest\n"
+		   "                        settle one recorded conflict\n"
 		   "  pin / unpin PATH... [--recursive] [--for=user|policy|all|redir]\n"
 		   "                        keep files full (pinning fills them)\n"
 		   "\n"
@@ -425,6 +427,43 @@ static int build_args(const char *cmd, int argc, char **argv, json_t *args)
 		return sync_args(argc, argv, args);
 	if (!strcmp(cmd, "pin") || !strcmp(cmd, "unpin"))
 		return pin_args(cmd, argc, argv, args);
+	if (!strcmp(cmd, "resolve")) {
+		static const char *const keeps[][2] = {{"--keep-local", "local"},
+						       {"--keep-remote", "remote"},
+						       {"--keep-both", "both"},
+						       {"--keep-latest", "latest"}};
+		const char *keep = NULL, *target = NULL;
+		for (int i = 0; i < argc; i++) {
+			const char *k = NULL;
+			for (size_t j = 0; j < sizeof(keeps) / sizeof(keeps[0]); j++)
+				if (!strcmp(argv[i], keeps[j][0]))
+					k = keeps[j][1];
+			if (k && keep) {
+				fprintf(stderr, "ofsync: resolve takes one --keep-* option\n");
+				return OFSYNC_EXIT_USAGE;
+			} else if (k) {
+				keep = k;
+			} else if (argv[i][0] == '-' || target) {
+				fprintf(stderr, "ofsync: resolve: unexpected '%s'\n", argv[i]);
+				return OFSYNC_EXIT_USAGE;
+			} else {
+				target = argv[i];
+			}
+		}
+		if (!target || !keep) {
+			fprintf(stderr,
+				"ofsync: resolve PATH --keep-local|--keep-remote|--keep-both|"
+				"--keep-latest\n");
+			return OFSYNC_EXIT_USAGE;
+		}
+		if (absolute(target, path, sizeof(path)) < 0) {
+			fprintf(stderr, "ofsync: %s: path too long\n", target);
+			return OFSYNC_EXIT_USAGE;
+		}
+		json_object_set_new(args, "path", json_string(path));
+		json_object_set_new(args, "keep", json_string(keep));
+		return 0;
+	}
 	if (!strcmp(cmd, "info")) {
 		json_t *paths = json_array();
 		if (argc == 0) {
@@ -569,7 +608,8 @@ int main(int argc, char **argv)
 		json_decref(args);
 		return OFSYNC_EXIT_NO_DAEMON;
 	}
-	if ((!strcmp(cmd, "sync") && !sync_async) || !strcmp(cmd, "pin")) {
+	if ((!strcmp(cmd, "sync") && !sync_async) || !strcmp(cmd, "pin") ||
+	    !strcmp(cmd, "resolve")) {
 		/* Subscribe first: no event of this sync can be missed. */
 		rc = ipc_call(conn, "events", NULL, CALL_TIMEOUT_MS, &rep, err, sizeof(err));
 		if (rc == 0)
@@ -599,6 +639,13 @@ int main(int argc, char **argv)
 		proto_reply_release(&rep);
 		/* Pinning fills the pinned files: follow that, when there is one. */
 		status = id[0] ? follow_sync(conn, id) : OFSYNC_EXIT_OK;
+		ipc_close(conn);
+		return status;
+	} else if (!strcmp(cmd, "resolve")) {
+		char id[64];
+		snprintf(id, sizeof(id), "%s", jstr(rep.body, "sync_id"));
+		proto_reply_release(&rep);
+		status = follow_sync(conn, id);
 		ipc_close(conn);
 		return status;
 	} else if (!strcmp(cmd, "sync")) {

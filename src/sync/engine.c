@@ -375,6 +375,80 @@ static int enqueue(struct walk *w, uint64_t id)
 	return 0;
 }
 
+/*
+ * The name the local copy takes when both are kept: "stem (HOST vN).ext",
+ * as Sync Center does, with the first N free both here and on the server.
+ */
+static int both_name(struct walk *w, uint64_t dir, const char *dpath, const char *name, char *out,
+		     size_t len)
+{
+	char host[64], path[8192];
+	const char *dot = strrchr(name, '.');
+	size_t stem = dot && dot != name ? (size_t)(dot - name) : strlen(name);
+	struct index_item it;
+	struct smb_stat st;
+
+	if (gethostname(host, sizeof(host)) < 0)
+		snprintf(host, sizeof(host), "local");
+	host[sizeof(host) - 1] = '\0';
+	for (int v = 1; v < 1000; v++) {
+		snprintf(out, len, "%.*s (%s v%d)%s", (int)stem, name, host, v,
+			 dot && dot != name ? dot : "");
+		if (index_lookup(cache_index(w->c), dir, out, &it) == 0) {
+			index_item_release(&it);
+			continue;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dpath, out);
+		int rc = smb_stat(w->s, path, &st);
+		if (rc == -ENOENT)
+			return 0;
+		if (rc < 0)
+			return rc;
+	}
+	return -EEXIST;
+}
+
+/*
+ * KEEPALLCHANGES: the local copy moves to a new name and goes to the server
+ * as a new file; the server's copy comes in under the real name.
+ */
+static int keep_both(struct walk *w, uint64_t dir, const struct entry *e, const char *path,
+		     int64_t *bytes)
+{
+	char dpath[4096], newname[1024];
+	struct node *n;
+	uint64_t nid;
+	int rc;
+
+	snprintf(dpath, sizeof(dpath), "%.*s", (int)(strrchr(path, '/') - path), path);
+	rc = both_name(w, dir, dpath, e->name, newname, sizeof(newname));
+	if (rc < 0)
+		return rc;
+	rc = index_move(cache_index(w->c), e->id, dir, newname);
+	if (rc < 0)
+		return rc;
+	cache_notify_entry(w->c, dir, e->name);
+	rc = cache_node_get(w->c, e->id, &n);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&n->lock);
+	n->it.base.valid = 0; /* a new file on the server */
+	n->it.flags |= ITEM_F_CREATED;
+	n->it.gen++;
+	cache_node_save(w->c, n);
+	pthread_mutex_unlock(&n->lock);
+	rc = sync_push_file(w->c, w->s, n);
+	cache_node_put(w->c, n, 1);
+	if (rc < 0)
+		return rc;
+	if (e->has_remote) {
+		rc = sync_insert_remote(w->c, w->job->share, dir, e->name, &e->st, &nid);
+		if (rc == 0 && e->st.type == SMB_FILE)
+			rc = fill(w->c, w->s, nid, bytes);
+	}
+	return rc;
+}
+
 /* The conflict rule of the flags as a plan_keep, or 0. */
 static int cr_rule(uint32_t flags)
 {
@@ -499,9 +573,20 @@ static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char
 	case POP_DELETE_REMOTE:
 		break; /* local deletes travel in the journal, replayed above */
 	case POP_CONFLICT:
-		keep = cr_rule(f);
-		if (keep && rm->kind != PSIDE_DIR && l->kind != PSIDE_DIR)
+		keep = w->job->keep ? w->job->keep : cr_rule(f);
+		if (keep == ENGINE_KEEP_BOTH && l->kind == PSIDE_FILE && rm->kind != PSIDE_DIR) {
+			rc = keep_both(w, dir, e, path, &r->bytes);
+			if (rc == 0) {
+				index_conflict_clear_item(cache_index(c), id);
+				w->res->resolved++;
+			}
+			break;
+		}
+		if (keep && keep != ENGINE_KEEP_BOTH && rm->kind != PSIDE_DIR &&
+		    l->kind != PSIDE_DIR)
 			keep = plan_resolve(keep, l, rm);
+		else if (keep == ENGINE_KEEP_BOTH)
+			keep = 0; /* both copies of a dir: for the user */
 		else
 			keep = 0; /* file/dir clashes wait for the user */
 		if (keep == PKEEP_LOCAL && out) {

@@ -22,12 +22,21 @@ struct sync_item_report {
 	int64_t bytes;	     /* bytes moved for this item */
 };
 
+/* Resolutions of `ofsync resolve` (KEEPALLCHANGES is Windows' name for BOTH). */
+enum engine_keep {
+	ENGINE_KEEP_LOCAL = 1,	/* = PKEEP_LOCAL */
+	ENGINE_KEEP_REMOTE = 2, /* = PKEEP_REMOTE */
+	ENGINE_KEEP_LATEST = 3, /* = PKEEP_LATEST */
+	ENGINE_KEEP_BOTH = 4,	/* local copy renamed "name (HOST vN).ext", remote under the name */
+};
+
 struct sync_job {
-	uint64_t share;	      /* the share's id in the index */
-	uint64_t root;	      /* the item the sync starts at (a directory means its subtree) */
-	uint32_t flags;	      /* OFSYNC_* control flags, already checked */
-	int dry_run;	      /* plan and report, change nothing */
-	int pinned_only;      /* FILL only files that carry a pin (after `ofsync pin`) */
+	uint64_t share;	 /* the share's id in the index */
+	uint64_t root;	 /* the item the sync starts at (a directory means its subtree) */
+	uint32_t flags;	 /* OFSYNC_* control flags, already checked */
+	int dry_run;	 /* plan and report, change nothing */
+	int pinned_only; /* FILL only files that carry a pin (after `ofsync pin`) */
+	int keep;	 /* ENGINE_KEEP_*: a rule for conflicts that overrides the CR flags, or 0 */
 	volatile int *cancel; /* set non-zero to stop between items; may be NULL */
 	void (*item)(void *arg, const struct sync_item_report *r); /* every item, may be NULL */
 	void *arg;

@@ -361,3 +361,31 @@ def test_pin_new_files_in_pinned_directory(smb_server, ofsyncd):
     inf = m.info(m.mnt / "pinned" / "new2.txt")
     assert inf["cached"] == "full" and inf["pins"] == ["redir"], inf
     assert m.info(m.mnt / "plain" / "new2.txt")["pins"] == []
+
+
+def test_resolve_keep_both_and_keep_remote(smb_server, ofsyncd):
+    """Both changed with no rule: recorded and listed by `conflicts`.
+    `resolve --keep-both` leaves both copies on the server: the server's
+    under the real name, the local one as "name (HOST v1).ext"; `resolve
+    --keep-remote` takes the server's.  Conflicts are then gone."""
+    import socket as pysocket
+
+    host = pysocket.gethostname()
+    m = conflict_pair(smb_server, ofsyncd, ["doc.txt", "other.txt"],
+                      {"doc.txt": True, "other.txt": True})
+    r, _ = m.cli("conflicts", check=False)
+    assert r.returncode == 5 and "/doc.txt" in r.stdout and "/other.txt" in r.stdout, r.stdout
+    r, _ = m.cli("resolve", m.mnt / "doc.txt", "--keep-both")
+    b = smb_server.backing
+    kept = f"doc ({host} v1).txt"
+    assert (b / "doc.txt").read_bytes() == b"server version\n"
+    assert (b / kept).read_bytes() == b"local version\n"
+    assert (m.mnt / "doc.txt").read_bytes() == b"server version\n"
+    assert (m.mnt / kept).read_bytes() == b"local version\n"
+    m.cli("resolve", m.mnt / "other.txt", "--keep-remote")
+    assert (m.mnt / "other.txt").read_bytes() == b"server version\n"
+    assert m.status()["conflicts"] == 0
+    r, _ = m.cli("resolve", m.mnt / "other.txt", "--keep-local", check=False)
+    assert r.returncode != 0 and "no recorded conflict" in r.stderr
+    r, _ = m.cli("resolve", m.mnt / "other.txt", "--keep-local", "--keep-remote", check=False)
+    assert r.returncode == 2
