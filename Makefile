@@ -95,9 +95,12 @@ check:
 
 bench: $(BINS)
 	OFSYNC_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/bench_read.py
+	OFSYNC_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/bench_sync.py
 
 bench-quick: $(BINS)
 	OFSYNC_BUILD=$(abspath $(BUILD)) BENCH_SIZE_MIB=64 $(PYTHON) bench/bench_read.py
+	OFSYNC_BUILD=$(abspath $(BUILD)) BENCH_SYNC_FILES=10000 BENCH_SYNC_DIRS=100 \
+	    $(PYTHON) bench/bench_sync.py
 
 demo:
 	./scripts/deps.sh

@@ -40,7 +40,11 @@ static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct entry {
 	char *name;
-	uint64_t id; /* index row, 0 when only the server has it */
+	uint64_t id;	     /* index row, 0 when only the server has it */
+	struct plan_local l; /* the planner's view of the row, when id */
+	struct plan_base b;
+	uint32_t pins; /* the row's pin kinds */
+	int is_dir;    /* the row is a directory */
 	int has_remote;
 	struct smb_stat st; /* the server's, when has_remote */
 };
@@ -81,6 +85,36 @@ static int by_name(const void *a, const void *b)
 	return strcmp(((const struct entry *)a)->name, ((const struct entry *)b)->name);
 }
 
+static void to_local(const struct index_item *it, struct plan_local *l)
+{
+	memset(l, 0, sizeof(*l));
+	l->kind = it->type == ITEM_DIR ? PSIDE_DIR : PSIDE_FILE;
+	l->created = !!(it->flags & ITEM_F_CREATED);
+	l->changed = it->gen != it->synced_gen;
+	l->sparse = it->type == ITEM_FILE && rangeset_total(&it->present) < (uint64_t)it->size;
+	l->mtime = it->mtime;
+}
+
+static void to_base(const struct index_item *it, struct plan_base *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->valid = it->base.valid;
+	b->kind = it->type == ITEM_DIR ? PSIDE_DIR : PSIDE_FILE;
+	b->size = it->base.size;
+	b->mtime = it->base.mtime;
+	b->file_id = it->base.file_id;
+}
+
+/* Keeps what the planner needs of a row, so that it is read once. */
+static void take_row(struct entry *e, const struct index_item *it)
+{
+	e->id = it->id;
+	to_local(it, &e->l);
+	to_base(it, &e->b);
+	e->pins = it->pins;
+	e->is_dir = it->type == ITEM_DIR;
+}
+
 static int add_local(void *arg, const struct index_item *it)
 {
 	struct entry *e;
@@ -90,7 +124,7 @@ static int add_local(void *arg, const struct index_item *it)
 	e = entries_add(arg, it->name);
 	if (!e)
 		return -ENOMEM;
-	e->id = it->id;
+	take_row(e, it);
 	return 0;
 }
 
@@ -136,8 +170,14 @@ static int dir_entries(struct cache *c, struct smb *s, uint64_t dir, const char 
 			rc = -ENOMEM;
 			goto out;
 		}
-		if (cmp <= 0)
-			e->id = loc.v[i++].id;
+		if (cmp <= 0) {
+			struct entry *src = &loc.v[i++];
+			e->id = src->id;
+			e->l = src->l;
+			e->b = src->b;
+			e->pins = src->pins;
+			e->is_dir = src->is_dir;
+		}
 		if (cmp >= 0) {
 			e->has_remote = 1;
 			e->st = rem.v[j++].st;
@@ -147,26 +187,6 @@ out:
 	entries_free(&loc);
 	entries_free(&rem);
 	return rc;
-}
-
-static void to_local(const struct index_item *it, struct plan_local *l)
-{
-	memset(l, 0, sizeof(*l));
-	l->kind = it->type == ITEM_DIR ? PSIDE_DIR : PSIDE_FILE;
-	l->created = !!(it->flags & ITEM_F_CREATED);
-	l->changed = it->gen != it->synced_gen;
-	l->sparse = it->type == ITEM_FILE && rangeset_total(&it->present) < (uint64_t)it->size;
-	l->mtime = it->mtime;
-}
-
-static void to_base(const struct index_item *it, struct plan_base *b)
-{
-	memset(b, 0, sizeof(*b));
-	b->valid = it->base.valid;
-	b->kind = it->type == ITEM_DIR ? PSIDE_DIR : PSIDE_FILE;
-	b->size = it->base.size;
-	b->mtime = it->base.mtime;
-	b->file_id = it->base.file_id;
 }
 
 static void to_remote(const struct entry *e, struct plan_remote *r)
@@ -625,18 +645,14 @@ static int do_entry(struct walk *w, uint64_t dir, const char *dpath, const struc
 	struct plan_base b = {0};
 	struct plan_remote rm;
 	struct plan_decision d;
-	struct index_item it;
 	char path[4096];
-	uint32_t pins = 0;
-	int rc, is_dir = 0;
+	uint32_t pins = e->pins;
+	int rc, is_dir = e->is_dir;
 
 	snprintf(path, sizeof(path), "%s/%s", dpath, e->name);
-	if (e->id && index_get(cache_index(w->c), e->id, &it) == 0) {
-		to_local(&it, &l);
-		to_base(&it, &b);
-		pins = it.pins;
-		is_dir = it.type == ITEM_DIR;
-		index_item_release(&it);
+	if (e->id) {
+		l = e->l;
+		b = e->b;
 	}
 	if (list_remote) {
 		to_remote(e, &rm);
@@ -712,10 +728,11 @@ static int walk_dir(struct walk *w, uint64_t dir, int list_remote)
 /* A sync of one file: its directory entry alone. */
 static int walk_one(struct walk *w, const struct index_item *it, int list_remote)
 {
-	struct entry e = {.name = it->name, .id = it->id};
+	struct entry e = {.name = it->name};
 	char path[4096], dpath[4096];
 	int rc;
 
+	take_row(&e, it);
 	rc = index_path(cache_index(w->c), it->id, path, sizeof(path));
 	if (rc < 0)
 		return rc;
