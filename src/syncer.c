@@ -116,6 +116,8 @@ static void run_job(struct syncer *sy, struct sync_req *q)
 	for (size_t i = 0; i < q->nroots && rc == 0; i++) {
 		struct sync_job job = {.share = m->share,
 				       .root = q->roots[i],
+				       .share_root = m->root,
+				       .share_unc = m->opts->unc_text,
 				       .flags = q->flags,
 				       .dry_run = q->dry_run,
 				       .pinned_only = q->pinned_only,

@@ -30,31 +30,32 @@ static int json_out;
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: ofsync [--socket PATH] [--json] COMMAND [ARGS...]\n"
-		   "\n"
-		   "commands:\n"
-		   "  status [SHARE|PATH]   online/offline, items, cached bytes, dirty items\n"
-		   "  info PATH...          an item's type, size, cache state and remote base\n"
-		   "  offline [SHARE]       force the share offline (serve the cache only)\n"
-		   "  online [SHARE]        lift forced offline and try the server now\n"
-		   "  conflicts [SHARE]     the recorded conflicts (exit 5 when there are some)\n"
-		   "  events [--sync-id=ID] print published events as they happen\n"
-		   "  sync [SHARE|PATH...] [--in] [--out] [--fill-sparse]\n"
-		   "       [--keep-local|--keep-remote|--keep-latest] [--pin-new]\n"
-		   "       [--pin-for=user|policy|all|redir] [--background] [--low-priority]\n"
-		   "       [--sync-id=UUID] [--async] [--dry-run]\n"
-		   "                        synchronize (no direction: both ways)\n"
-		   "  cancel SYNC_ID        stop a running sync between items\n"
-		   "  resolve PATH --keep-local|--keep-remote|--keep-both|--keep-latest\n"
-		   "                        settle one recorded conflict\n"
-		   "  pin / unpin PATH... [--recursive] [--for=user|policy|all|redir]\n"
-		   "                        keep files full (pinning fills them)\n"
-		   "\n"
-		   "A SHARE or PATH is //SERVER[:PORT]/SHARE/... or a path inside a mount.\n"
-		   "options:\n"
-		   "  --socket PATH   the daemon's control socket (default: see ofsync(1))\n"
-		   "  --json          print the daemon's answer as JSON\n"
-		   "  -h, --help      this text;  -V, --version  the version\n");
+	fprintf(f,
+		"usage: ofsync [--socket PATH] [--json] COMMAND [ARGS...]\n"
+		"\n"
+		"commands:\n"
+		"  status [SHARE|PATH]   online/offline, items, cached bytes, dirty items\n"
+		"  info PATH...          an item's type, size, cache state and remote base\n"
+		"  offline [SHARE]       force the share offline (serve the cache only)\n"
+		"  online [SHARE]        lift forced offline and try the server now\n"
+		"  conflicts [SHARE]     the recorded conflicts (exit 5 when there are some)\n"
+		"  events [--sync-id=ID] print published events as they happen\n"
+		"  sync [SHARE|PATH...] [--in] [--out] [--fill-sparse]\n"
+		"       [--keep-local|--keep-remote|--keep-latest] [--pin-new] [--pin-link-targets]\n"
+		"       [--pin-for=user|policy|all|redir] [--background] [--low-priority]\n"
+		"       [--sync-id=UUID] [--async] [--dry-run]\n"
+		"                        synchronize (no direction: both ways)\n"
+		"  cancel SYNC_ID        stop a running sync between items\n"
+		"  resolve PATH --keep-local|--keep-remote|--keep-both|--keep-latest\n"
+		"                        settle one recorded conflict\n"
+		"  pin / unpin PATH... [--recursive] [--for=user|policy|all|redir]\n"
+		"                        keep files full (pinning fills them)\n"
+		"\n"
+		"A SHARE or PATH is //SERVER[:PORT]/SHARE/... or a path inside a mount.\n"
+		"options:\n"
+		"  --socket PATH   the daemon's control socket (default: see ofsync(1))\n"
+		"  --json          print the daemon's answer as JSON\n"
+		"  -h, --help      this text;  -V, --version  the version\n");
 }
 
 /* Makes a path absolute and lexically normal; UNC names pass unchanged. */
@@ -267,9 +268,8 @@ static int sync_async; /* sync --async */
  */
 static int sync_args(int argc, char **argv, json_t *args)
 {
-	static const char *const later[] = {
-		"--pin-new",	    "--pin-link-targets", "--pin-for",		"--interactive",
-		"--skip-suspended", "--background",	  "--no-new-files-out", "--low-priority"};
+	static const char *const later[] = {"--interactive", "--skip-suspended",
+					    "--no-new-files-out"};
 	char path[PATH_MAX * 2];
 	uint32_t flags = 0, dir = 0, cr = 0;
 	json_t *paths = json_array();
@@ -292,6 +292,8 @@ static int sync_args(int argc, char **argv, json_t *args)
 			cr = OFSYNC_CR_KEEPLATEST, ncr++;
 		} else if (!strcmp(a, "--pin-new")) {
 			flags |= OFSYNC_PINNEWFILES;
+		} else if (!strcmp(a, "--pin-link-targets")) {
+			flags |= OFSYNC_PINLINKTARGETS;
 		} else if (!strncmp(a, "--pin-for=", 10)) {
 			uint32_t k = pin_for_flag(a + 10);
 			if (!k) {
@@ -337,7 +339,7 @@ static int sync_args(int argc, char **argv, json_t *args)
 		return OFSYNC_EXIT_USAGE;
 	}
 	/* No direction given: both; --fill-sparse alone only fills. */
-	if (!dir && !flags)
+	if (!dir && !(flags & OFSYNC_FILLSPARSE))
 		dir = OFSYNC_SYNCIN | OFSYNC_SYNCOUT;
 	json_object_set_new(args, "flags", json_integer(flags | dir | cr));
 	return 0;
@@ -387,7 +389,7 @@ static int follow_sync(struct ipc_conn *c, const char *id)
 				status = OFSYNC_EXIT_CANCELLED;
 			else if (strcmp(res, "ok") || jint(ev.body, "failed") > 0)
 				status = OFSYNC_EXIT_ITEMS;
-			else if (jint(ev.body, "conflicts") > jint(ev.body, "resolved"))
+			else if (jint(ev.body, "conflicts") > 0) /* left, not resolved */
 				status = OFSYNC_EXIT_CONFLICTS;
 			proto_reply_release(&ev);
 			return status;
@@ -678,6 +680,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "conflicts")) {
 		if (print_conflicts(rep.body) > 0)
 			status = OFSYNC_EXIT_CONFLICTS;
+	} else if (!strcmp(cmd, "cancel")) {
+		printf("cancelling sync %s\n", jstr(rep.body, "sync_id"));
 	} else {
 		print_state(rep.body);
 	}

@@ -26,14 +26,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
 #include "ofsync.h"
+#include "sync/lnk.h"
 #include "sync/plan.h"
 #include "sync/sync.h"
 #include "util/log.h"
+#include "util/util.h"
 
 /* One sync at a time: two syncs of overlapping trees never interleave. */
 static pthread_mutex_t engine_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -291,18 +294,18 @@ static uint32_t pin_kind(uint32_t flags)
 }
 
 /* PINNEWFILES: a new file in a pinned directory gets the flags' pin kind. */
-static int pin_new(struct cache *c, uint64_t dir, uint64_t id, uint32_t flags)
+static int pin_new(struct cache *c, uint64_t dir, uint64_t id, uint32_t flags, int *pinned)
 {
 	struct index_item d;
 	struct node *n;
-	int rc, pinned;
+	int rc;
 
 	rc = index_get(cache_index(c), dir, &d);
 	if (rc < 0)
 		return rc;
-	pinned = d.pins != 0;
+	*pinned = d.pins != 0;
 	index_item_release(&d);
-	if (!pinned)
+	if (!*pinned)
 		return 0;
 	rc = cache_node_get(c, id, &n);
 	if (rc < 0)
@@ -393,6 +396,109 @@ static int enqueue(struct walk *w, uint64_t id)
 	}
 	w->queue[w->qn++] = id;
 	return 0;
+}
+
+static int is_lnk(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 4 && !strcasecmp(name + n - 4, ".lnk");
+}
+
+/*
+ * Finds the item at rel ("/a/b") below the share root, asking the server for
+ * names the index does not know yet.  *id is 0 when there is no such item.
+ */
+static int find_path(struct walk *w, const char *rel, uint64_t *id)
+{
+	char comp[256];
+	int rc = 0;
+
+	*id = w->job->share_root;
+	while (*rel && *id) {
+		struct index_item it;
+		struct node *dir;
+		size_t n;
+
+		while (*rel == '/')
+			rel++;
+		n = strcspn(rel, "/");
+		if (n == 0)
+			break;
+		if (n >= sizeof(comp))
+			return -ENAMETOOLONG;
+		memcpy(comp, rel, n);
+		comp[n] = '\0';
+		rel += n;
+		if (index_lookup(cache_index(w->c), *id, comp, &it) == 0) {
+			*id = it.id;
+			index_item_release(&it);
+			continue;
+		}
+		rc = cache_node_get(w->c, *id, &dir);
+		if (rc < 0)
+			return rc;
+		rc = sync_refresh_name(w->c, w->s, dir, comp, id);
+		cache_node_put(w->c, dir, 1);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/*
+ * PINLINKTARGETS: a pinned shell link (.lnk, MS-SHLLINK) pins its target
+ * when the target is a file on this share; never a directory.  A link that
+ * does not parse, or points elsewhere, pins nothing.
+ */
+static int pin_link_target(struct walk *w, uint64_t lnk, uint32_t kind, int64_t *bytes)
+{
+	struct lnk_target *t = NULL;
+	char rel[4096], err[128];
+	struct index_item it;
+	struct node *n;
+	uint64_t target;
+	ssize_t len;
+	char *buf;
+	int rc, fd;
+
+	rc = cache_node_get(w->c, lnk, &n);
+	if (rc < 0)
+		return rc;
+	buf = malloc(1 << 20);
+	t = malloc(sizeof(*t));
+	pthread_mutex_lock(&n->lock);
+	fd = cache_node_fd(w->c, n);
+	len = buf && t && fd >= 0 && n->it.size <= (1 << 20) ?
+		      pread_full(fd, buf, (size_t)n->it.size, 0) :
+		      -1;
+	pthread_mutex_unlock(&n->lock);
+	cache_node_put(w->c, n, 1);
+	rc = 0;
+	if (len < 0 || lnk_parse(buf, (size_t)len, t, err, sizeof(err)) < 0 ||
+	    !lnk_target_on_share(t, w->job->share_unc, rel, sizeof(rel)))
+		goto out; /* not a link to a file here: nothing to pin */
+	rc = find_path(w, rel, &target);
+	if (rc < 0 || !target || index_get(cache_index(w->c), target, &it) < 0)
+		goto out;
+	int is_file = it.type == ITEM_FILE;
+	index_item_release(&it);
+	if (!is_file)
+		goto out; /* never a directory target */
+	rc = cache_node_get(w->c, target, &n);
+	if (rc < 0)
+		goto out;
+	pthread_mutex_lock(&n->lock);
+	n->it.pins |= kind;
+	rc = cache_node_save(w->c, n);
+	pthread_mutex_unlock(&n->lock);
+	cache_node_put(w->c, n, 1);
+	if (rc == 0)
+		rc = fill(w->c, w->s, target, bytes);
+out:
+	free(buf);
+	free(t);
+	return rc;
 }
 
 /*
@@ -542,8 +648,12 @@ static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char
 		}
 	}
 	r->applied = 1;
-	if (w->job->dry_run)
+	if (w->job->dry_run) {
+		/* A conflict that no rule would settle is reported as one. */
+		if (d->op == POP_CONFLICT && !w->job->keep && !cr_rule(f))
+			r->result = -ESTALE;
 		return 0;
+	}
 
 	switch (d->op) {
 	case POP_FILL:
@@ -566,10 +676,13 @@ static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char
 	case POP_ADD_LOCAL: {
 		uint64_t nid;
 		rc = sync_insert_remote(c, w->job->share, dir, e->name, &e->st, &nid);
+		int pinned = 0;
 		if (rc == 0 && e->st.type == SMB_FILE && (f & OFSYNC_PINNEWFILES))
-			rc = pin_new(c, dir, nid, f);
+			rc = pin_new(c, dir, nid, f, &pinned);
 		if (rc == 0 && e->st.type == SMB_FILE)
 			rc = fill(c, s, nid, &r->bytes);
+		if (rc == 0 && pinned && (f & OFSYNC_PINLINKTARGETS) && is_lnk(e->name))
+			rc = pin_link_target(w, nid, pin_kind(f), &r->bytes);
 		break;
 	}
 	case POP_DELETE_LOCAL:
@@ -757,6 +870,10 @@ int sync_run(struct cache *c, struct smb *s, const struct sync_job *job, struct 
 
 	memset(res, 0, sizeof(*res));
 	pthread_mutex_lock(&engine_lock);
+	if (job->cancel && *job->cancel) {
+		rc = -ECANCELED; /* cancelled while it waited: nothing is done */
+		goto out;
+	}
 	if (job->flags & OFSYNC_LOWPRIORITY)
 		lower_priority(&prio);
 	if ((job->flags & OFSYNC_SYNCOUT) && !job->dry_run) {

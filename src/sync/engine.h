@@ -31,12 +31,14 @@ enum engine_keep {
 };
 
 struct sync_job {
-	uint64_t share;	 /* the share's id in the index */
-	uint64_t root;	 /* the item the sync starts at (a directory means its subtree) */
-	uint32_t flags;	 /* OFSYNC_* control flags, already checked */
-	int dry_run;	 /* plan and report, change nothing */
-	int pinned_only; /* FILL only files that carry a pin (after `ofsync pin`) */
-	int keep;	 /* ENGINE_KEEP_*: a rule for conflicts that overrides the CR flags, or 0 */
+	uint64_t share;	       /* the share's id in the index */
+	uint64_t root;	       /* the item the sync starts at (a directory means its subtree) */
+	uint64_t share_root;   /* the share root (link targets are resolved from it) */
+	const char *share_unc; /* "//server[:port]/share[/dir]" of the mount */
+	uint32_t flags;	       /* OFSYNC_* control flags, already checked */
+	int dry_run;	       /* plan and report, change nothing */
+	int pinned_only;       /* FILL only files that carry a pin (after `ofsync pin`) */
+	int keep; /* ENGINE_KEEP_*: a rule for conflicts that overrides the CR flags, or 0 */
 	volatile int *cancel; /* set non-zero to stop between items; may be NULL */
 	void (*item)(void *arg, const struct sync_item_report *r); /* every item, may be NULL */
 	void *arg;

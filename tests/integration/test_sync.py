@@ -133,8 +133,10 @@ def test_bad_combinations_refused(tree):
     assert "unknown option" in r.stderr
     r = sync(m, "--sync-id=not-a-uuid", check_rc=2)
     assert "UUID" in r.stderr
-    r = sync(m, "--pin-link-targets", check_rc=2)
+    r = sync(m, "--no-new-files-out", check_rc=2)
     assert "not available" in r.stderr
+    r = sync(m, "--in", "--pin-link-targets", check_rc=2)
+    assert "PINLINKTARGETS needs PINNEWFILES" in r.stderr
     r = sync(m, "--out", "--pin-new", check_rc=2)
     assert "PINNEWFILES needs SYNCIN" in r.stderr
     assert cached(m, m.mnt / "d" / "big.bin") == "sparse"  # nothing happened
@@ -419,3 +421,48 @@ def test_two_syncs_at_once_apply_once(smb_server, ofsyncd):
         assert (m.mnt / "ov" / f"f{i:02d}.txt").read_bytes() == b"v2 %d, longer\n" % i
     st = m.status()
     assert st["conflicts"] == 0 and st["dirty_items"] == 0, st
+
+
+def shell_link(net_name, suffix):
+    """A minimal .lnk (MS-SHLLINK) whose LinkInfo has a
+    CommonNetworkRelativeLink (net_name) and a CommonPathSuffix (suffix),
+    built field by field from the specification."""
+    import struct
+
+    clsid = bytes.fromhex("0114020000000000c000000000000046")
+    header = struct.pack("<I16sIIQQQIiIHHII", 0x4C, clsid, 0x2, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0)
+    assert len(header) == 0x4C
+    net = net_name.encode() + b"\0"
+    cnrl = struct.pack("<IIIII", 0x14 + len(net), 0, 0x14, 0, 0) + net
+    suf = suffix.encode() + b"\0"
+    info_len = 0x1C + len(cnrl) + len(suf)
+    info = struct.pack("<IIIIIII", info_len, 0x1C, 0x2, 0, 0, 0x1C, 0x1C + len(cnrl)) + cnrl + suf
+    return header + info
+
+
+def test_pin_link_targets(smb_server, ofsyncd, make_bytes):
+    """PINLINKTARGETS: a new .lnk in a pinned directory, pinned by --pin-new,
+    pins and fills its target file on the share; without the flag the
+    target stays unpinned and sparse; a link to a directory pins nothing."""
+    b = smb_server.backing
+    target = make_bytes(5 * MiB, 57)
+    harness.write_file(b / "targets" / "t1.bin", target)
+    harness.write_file(b / "targets" / "t2.bin", target)
+    (b / "targets" / "adir").mkdir()
+    harness.write_file(b / "links" / "keep.txt", b"x")
+    m = ofsyncd.mount(smb_server, attr_timeout=30)
+    os.listdir(m.mnt / "links")
+    m.cli("pin", m.mnt / "links")
+    net = "\\\\127.0.0.1\\share"
+    harness.write_file(b / "links" / "one.lnk", shell_link(net, "targets\\t1.bin"))
+    harness.write_file(b / "links" / "dir.lnk", shell_link(net, "targets\\adir"))
+    sync(m, "--in", "--pin-new", "--pin-link-targets", check_rc=0)
+    inf = m.info(m.mnt / "targets" / "t1.bin")
+    assert inf["pins"] == ["user"] and inf["cached"] == "full", inf
+    assert m.info(m.mnt / "targets" / "adir")["pins"] == []
+    assert m.info(m.mnt / "links" / "one.lnk")["pins"] == ["user"]
+
+    harness.write_file(b / "links" / "two.lnk", shell_link(net, "targets\\t2.bin"))
+    sync(m, "--in", "--pin-new", check_rc=0)  # no --pin-link-targets
+    assert m.info(m.mnt / "links" / "two.lnk")["pins"] == ["user"]
+    assert m.info(m.mnt / "targets" / "t2.bin")["pins"] == []
