@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "ipc/server.h"
 #include "ofsync.h"
 #include "sync/engine.h"
 #include "sync/sync.h"
@@ -540,6 +541,19 @@ static int cmd_online(struct mount *m, json_t *args, json_t **result, char *msg,
 	*result = json_pack("{s:s, s:s, s:s}", "unc", m->opts->unc_text, "state",
 			    ss.online ? "online" : "offline", "reason", ss.reason);
 	return 0;
+}
+
+void ctl_conflict_event(void *arg, int added, uint64_t item, const char *path, const char *state)
+{
+	struct mount *m = arg;
+	json_t *ev;
+
+	ev = json_pack("{s:s, s:I, s:s}", "share", m->opts->unc_text, "item", (json_int_t)item,
+		       "path", path);
+	if (added)
+		json_object_set_new(ev, "state", json_string(state));
+	ipc_server_publish(m->srv, added ? "ConflictRecAdded" : "ConflictRecRemoved", ev);
+	json_decref(ev);
 }
 
 int ctl_handle(void *arg, const char *cmd, json_t *args, json_t **result, char *msg, size_t msglen)

@@ -58,6 +58,9 @@ void syncer_stop(struct syncer *sy);
 /* Frees it, once nothing can call submit or cancel any more. */
 void syncer_free(struct syncer *sy);
 
+/* Publishes ConflictRecAdded / ConflictRecRemoved (a cache_conflict_fn). */
+void ctl_conflict_event(void *arg, int added, uint64_t item, const char *path, const char *state);
+
 /* The control socket's handler (ipc_handler_fn) over one mount. */
 int ctl_handle(void *arg, const char *cmd, json_t *args, json_t **result, char *msg, size_t msglen);
 

@@ -96,6 +96,7 @@ int main(int argc, char **argv)
 	if (rc < 0)
 		goto out_smb;
 	m.srv = srv;
+	cache_set_conflict_hook(m.cache, ctl_conflict_event, &m);
 	fc = (struct fs_conf){.cache = m.cache,
 			      .smb = m.smb,
 			      .share = m.share,
@@ -137,6 +138,7 @@ int main(int argc, char **argv)
 	ipc_server_halt(srv);
 	syncer_stop(m.syncer);
 	prober_stop(m.prober);
+	cache_set_conflict_hook(m.cache, NULL, NULL);
 	ipc_server_stop(srv);
 	srv = NULL;
 	syncer_free(m.syncer);

@@ -22,7 +22,9 @@ struct cache {
 	struct index *ix;     /* the index; has its own lock */
 	pthread_mutex_t lock; /* protects buckets, node refs and hnext */
 	struct node *buckets[NODE_BUCKETS];
-	struct cache_hooks hooks; /* set once before the mount starts */
+	struct cache_hooks hooks;      /* set once before the mount starts */
+	cache_conflict_fn conflict_fn; /* set once before threads start */
+	void *conflict_arg;
 };
 
 int cache_open(const char *dir, struct cache **out)
@@ -305,4 +307,17 @@ void cache_notify_entry(struct cache *c, uint64_t parent, const char *name)
 int item_is_dirty(const struct index_item *it)
 {
 	return it->gen != it->synced_gen || (it->flags & (ITEM_F_CREATED | ITEM_F_DELETED));
+}
+
+void cache_set_conflict_hook(struct cache *c, cache_conflict_fn fn, void *arg)
+{
+	c->conflict_fn = fn;
+	c->conflict_arg = arg;
+}
+
+void cache_conflict_event(struct cache *c, int added, uint64_t item, const char *path,
+			  const char *state)
+{
+	if (c->conflict_fn)
+		c->conflict_fn(c->conflict_arg, added, item, path, state);
 }

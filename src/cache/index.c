@@ -1008,7 +1008,9 @@ out:
 
 int index_conflict_clear_item(struct index *ix, uint64_t item)
 {
-	return exec_int(ix, "DELETE FROM conflicts WHERE item = ?1", item);
+	int rc = exec_int(ix, "DELETE FROM conflicts WHERE item = ?1", item);
+
+	return rc < 0 ? rc : sqlite3_changes(ix->db);
 }
 
 int index_conflicts(struct index *ix, uint64_t share,

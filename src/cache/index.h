@@ -184,6 +184,7 @@ int index_journal_item_pending(struct index *ix, uint64_t item, uint64_t *n);
  */
 int index_conflict_add(struct index *ix, uint64_t share, uint64_t item, const char *path,
 		       const char *state, const char *detail, int64_t when);
+/* Removes the item's conflicts.  Returns how many, or -EIO. */
 int index_conflict_clear_item(struct index *ix, uint64_t item);
 /* How many conflicts the item has in the store.  0 or -EIO. */
 int index_conflict_item(struct index *ix, uint64_t item, uint64_t *n);

@@ -500,6 +500,8 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 /* ---- files: open, read ------------------------------------------------- */
 
+static int set_local_size(struct fs *fs, struct node *n, uint64_t size);
+
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fuse_req_userdata(req);
@@ -531,6 +533,18 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		}
 	}
 	rc = cache_node_fd(fs->c, n);
+	if (rc >= 0 && (fi->flags & O_TRUNC) && n->it.size > 0) {
+		/*
+		 * Atomic O_TRUNC (libfuse asks the kernel for it): the truncation
+		 * comes with the open, not as a setattr; it is a local change.
+		 */
+		rc = set_local_size(fs, n, 0);
+		if (rc == 0) {
+			n->it.mtime = now_ns();
+			n->it.gen++;
+			rc = cache_node_save(fs->c, n);
+		}
+	}
 	if (rc >= 0) {
 		/* Keep the kernel's pages only if the content did not change under them. */
 		fi->keep_cache = n->kernel_ver == n->content_ver;

@@ -710,7 +710,7 @@ static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char
 		if (keep == ENGINE_KEEP_BOTH && l->kind == PSIDE_FILE && rm->kind != PSIDE_DIR) {
 			rc = keep_both(w, dir, e, path, &r->bytes);
 			if (rc == 0) {
-				index_conflict_clear_item(cache_index(c), id);
+				sync_clear_conflict(c, id);
 				w->res->resolved++;
 			}
 			break;
@@ -740,7 +740,7 @@ static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char
 			return 0;
 		}
 		if (rc == 0) {
-			index_conflict_clear_item(cache_index(c), id);
+			sync_clear_conflict(c, id);
 			w->res->resolved++;
 		}
 		break;

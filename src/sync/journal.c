@@ -33,7 +33,19 @@ void sync_record_conflict(struct cache *c, uint64_t share, uint64_t item, const 
 {
 	log_warn("conflict on %s: %s%s%s", path, state, detail && *detail ? ": " : "",
 		 detail ? detail : "");
-	index_conflict_add(cache_index(c), share, item, path, state, detail, now_ns());
+	if (index_conflict_add(cache_index(c), share, item, path, state, detail, now_ns()) == 0)
+		cache_conflict_event(c, 1, item, path, state);
+}
+
+void sync_clear_conflict(struct cache *c, uint64_t item)
+{
+	char path[4096];
+
+	if (index_conflict_clear_item(cache_index(c), item) > 0) {
+		if (index_path(cache_index(c), item, path, sizeof(path)) < 0)
+			path[0] = '\0';
+		cache_conflict_event(c, 0, item, path, "");
+	}
 }
 
 /* After a successful MKDIR or CREATE: the item is on the server now. */

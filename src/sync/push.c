@@ -208,7 +208,7 @@ int sync_push_file(struct cache *c, struct smb *s, struct node *n)
 	if (rc == 0 && n->it.gen != sn.gen)
 		rc = -EAGAIN;
 	pthread_mutex_unlock(&n->lock);
-	index_conflict_clear_item(cache_index(c), n->id);
+	sync_clear_conflict(c, n->id);
 	log_debug("uploaded %s (%lld bytes)", path, (long long)sn.size);
 	return rc;
 

@@ -76,6 +76,9 @@ int sync_fetch(struct cache *c, struct smb *s, struct node *n, uint64_t off, uin
 int sync_insert_remote(struct cache *c, uint64_t share, uint64_t parent, const char *name,
 		       const struct smb_stat *st, uint64_t *id);
 
+/* Removes the item's conflicts from the store, announcing it when there were any. */
+void sync_clear_conflict(struct cache *c, uint64_t item);
+
 /* Records a conflict in the store (and logs it once). */
 void sync_record_conflict(struct cache *c, uint64_t share, uint64_t item, const char *path,
 			  const char *state, const char *detail);

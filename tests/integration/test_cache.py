@@ -10,6 +10,7 @@ import socket
 import sqlite3
 import stat
 import threading
+import time
 
 import harness
 
@@ -167,3 +168,25 @@ def test_open_unlinked_file_keeps_working(smb_server, ofsyncd):
         os.close(fd)
     assert "u.txt" not in os.listdir(m.mnt)
     assert not (smb_server.backing / "u.txt").exists()
+
+
+def test_overwrite_with_shorter_content(smb_server, ofsyncd):
+    """Opening an existing file with O_TRUNC and writing less than it held
+    leaves exactly the new bytes, through the mount and on the server, both
+    online and offline (the kernel passes O_TRUNC with the open)."""
+    harness.write_file(smb_server.backing / "on.txt", b"original content\n")
+    harness.write_file(smb_server.backing / "off.txt", b"original content\n")
+    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"])
+    assert (m.mnt / "on.txt").read_bytes() == b"original content\n"
+    assert (m.mnt / "off.txt").read_bytes() == b"original content\n"
+    (m.mnt / "on.txt").write_bytes(b"short\n")
+    assert (m.mnt / "on.txt").read_bytes() == b"short\n"
+    assert (smb_server.backing / "on.txt").read_bytes() == b"short\n"
+    smb_server.stop()
+    (m.mnt / "off.txt").write_bytes(b"tiny\n")
+    assert (m.mnt / "off.txt").read_bytes() == b"tiny\n"
+    smb_server.start()
+    deadline = time.monotonic() + 15
+    while m.status()["dirty_items"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (smb_server.backing / "off.txt").read_bytes() == b"tiny\n"

@@ -466,3 +466,45 @@ def test_pin_link_targets(smb_server, ofsyncd, make_bytes):
     sync(m, "--in", "--pin-new", check_rc=0)  # no --pin-link-targets
     assert m.info(m.mnt / "links" / "two.lnk")["pins"] == ["user"]
     assert m.info(m.mnt / "targets" / "t2.bin")["pins"] == []
+
+
+def test_conflict_record_events(smb_server, ofsyncd):
+    """ConflictRecAdded is published when a conflict is recorded, and
+    ConflictRecRemoved when it is resolved, both naming the path."""
+    b = smb_server.backing
+    harness.write_file(b / "ev.txt", b"original\n")
+    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"])
+    assert (m.mnt / "ev.txt").read_bytes() == b"original\n"
+    p = subprocess.Popen([str(harness.build_dir() / "ofsync"), "--socket", str(m.socket),
+                          "--json", "events"], stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, text=True)
+    lines = []
+    threading.Thread(target=lambda: lines.extend(json.loads(x) for x in p.stdout),
+                     daemon=True).start()
+    time.sleep(0.3)
+
+    def wait(name):
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            hits = [e for e in lines if e["event"] == name]
+            if hits:
+                return hits[0]
+            time.sleep(0.1)
+        raise AssertionError(f"no {name}: {lines}")
+
+    try:
+        smb_server.stop()
+        (m.mnt / "ev.txt").write_bytes(b"local\n")
+        harness.write_file(b / "ev.txt", b"server, later\n")
+        smb_server.start()
+        added = wait("ConflictRecAdded")
+        assert added["data"]["path"] == "/ev.txt", added
+        assert added["data"]["state"] == "FileChangedOnClient_ChangedOnServer", added
+        assert not [e for e in lines if e["event"] == "ConflictRecRemoved"]
+        m.cli("resolve", m.mnt / "ev.txt", "--keep-local")
+        removed = wait("ConflictRecRemoved")
+        assert removed["data"]["path"] == "/ev.txt", removed
+    finally:
+        p.terminate()
+        p.wait(timeout=5)
+    assert (b / "ev.txt").read_bytes() == b"local\n"
