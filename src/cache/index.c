@@ -800,10 +800,12 @@ out:
 	return rc;
 }
 
-int index_dirty_ids(struct index *ix, uint64_t share, uint64_t **ids, size_t *n)
+/*
+ * Runs a query of one integer parameter whose rows are ids; *ids is
+ * malloc'd.  0, -ENOMEM or -EIO.
+ */
+static int select_ids(struct index *ix, const char *sql, uint64_t param, uint64_t **ids, size_t *n)
 {
-	static const char sql[] = "SELECT id FROM items WHERE share = ?1 AND parent != 0 AND "
-				  "(gen != synced_gen OR (flags & 3) != 0) ORDER BY id";
 	sqlite3_stmt *st;
 	uint64_t *v = NULL;
 	size_t cnt = 0, cap = 0;
@@ -811,10 +813,10 @@ int index_dirty_ids(struct index *ix, uint64_t share, uint64_t **ids, size_t *n)
 
 	pthread_mutex_lock(&ix->lock);
 	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		rc = db_err(ix, "dirty ids");
+		rc = db_err(ix, sql);
 		goto out;
 	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)share);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)param);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (cnt == cap) {
 			size_t ncap = cap ? cap * 2 : 64;
@@ -835,12 +837,20 @@ int index_dirty_ids(struct index *ix, uint64_t share, uint64_t **ids, size_t *n)
 		v = NULL;
 		rc = 0;
 	} else if (rc > 0) {
-		rc = db_err(ix, "dirty ids");
+		rc = db_err(ix, sql);
 	}
 out:
 	pthread_mutex_unlock(&ix->lock);
 	free(v);
 	return rc;
+}
+
+int index_dirty_ids(struct index *ix, uint64_t share, uint64_t **ids, size_t *n)
+{
+	return select_ids(ix,
+			  "SELECT id FROM items WHERE share = ?1 AND parent != 0 AND "
+			  "(gen != synced_gen OR (flags & 3) != 0) ORDER BY id",
+			  share, ids, n);
 }
 
 /* ---- the journal -------------------------------------------------------- */
@@ -1063,44 +1073,9 @@ int index_unresolved_dirty(struct index *ix, uint64_t share, uint64_t *n)
 
 int index_subtree_ids(struct index *ix, uint64_t id, uint64_t **ids, size_t *n)
 {
-	static const char sql[] = "WITH RECURSIVE t(id) AS (SELECT ?1 UNION ALL "
-				  "SELECT items.id FROM items JOIN t ON items.parent = t.id) "
-				  "SELECT id FROM t";
-	sqlite3_stmt *st;
-	uint64_t *v = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc;
-
-	pthread_mutex_lock(&ix->lock);
-	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		rc = db_err(ix, "subtree");
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			size_t ncap = cap ? cap * 2 : 64;
-			uint64_t *nv = realloc(v, ncap * sizeof(*nv));
-			if (!nv) {
-				rc = -ENOMEM;
-				break;
-			}
-			v = nv;
-			cap = ncap;
-		}
-		v[cnt++] = (uint64_t)sqlite3_column_int64(st, 0);
-	}
-	sqlite3_finalize(st);
-	if (rc == SQLITE_DONE) {
-		*ids = v;
-		*n = cnt;
-		v = NULL;
-		rc = 0;
-	} else if (rc > 0) {
-		rc = db_err(ix, "subtree");
-	}
-out:
-	pthread_mutex_unlock(&ix->lock);
-	free(v);
-	return rc;
+	return select_ids(ix,
+			  "WITH RECURSIVE t(id) AS (SELECT ?1 UNION ALL "
+			  "SELECT items.id FROM items JOIN t ON items.parent = t.id) "
+			  "SELECT id FROM t",
+			  id, ids, n);
 }
