@@ -136,6 +136,7 @@ static json_t *item_json(struct mount *m, const char *path, uint64_t id)
 		      "dirty_bytes", (json_int_t)rangeset_total(&it.dirty), "gen",
 		      (json_int_t)it.gen, "synced_gen", (json_int_t)it.synced_gen, "base", base);
 	json_object_set_new(o, "pins", pins_json(it.pins));
+	json_object_set_new(o, "suspended", json_boolean(it.flags & ITEM_F_SUSPENDED));
 	index_item_release(&it);
 	return o;
 }
@@ -493,6 +494,50 @@ static int cmd_resolve(struct mount *m, json_t *args, json_t **result, char *msg
 	return 0;
 }
 
+/*
+ * suspend / unsuspend: {"path": ...} marks a directory as a suspended root
+ * (SuspendRoot): treated as offline by the mount and the background sync,
+ * skipped by syncs with SKIPSUSPENDEDDIRS.
+ */
+static int cmd_suspend(struct mount *m, json_t *args, json_t **result, char *msg, size_t len,
+		       int on)
+{
+	const char *path = json_string_value(json_object_get(args, "path"));
+	struct node *n;
+	uint64_t id;
+	int rc;
+
+	if (!path) {
+		snprintf(msg, len, "%s needs \"path\"", on ? "suspend" : "unsuspend");
+		return -EINVAL;
+	}
+	rc = resolve(m, path, &id, msg, len);
+	if (rc < 0)
+		return rc;
+	rc = cache_node_get(m->cache, id, &n);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&n->lock);
+	if (n->it.type != ITEM_DIR) {
+		rc = -ENOTDIR;
+		snprintf(msg, len, "%s: only a directory can be suspended", path);
+	} else {
+		if (on)
+			n->it.flags |= ITEM_F_SUSPENDED;
+		else
+			n->it.flags &= ~ITEM_F_SUSPENDED;
+		rc = cache_node_save(m->cache, n);
+	}
+	pthread_mutex_unlock(&n->lock);
+	cache_node_put(m->cache, n, 1);
+	if (rc < 0)
+		return rc;
+	if (!on)
+		prober_kick(m->prober); /* what waited may go out now */
+	*result = json_pack("{s:s, s:b}", "path", path, "suspended", on);
+	return 0;
+}
+
 /* cancel: stops the sync with that id between items. */
 static int cmd_cancel(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
 {
@@ -566,6 +611,10 @@ int ctl_handle(void *arg, const char *cmd, json_t *args, json_t **result, char *
 		return cmd_info(m, args, result, msg, msglen);
 	if (!strcmp(cmd, "sync"))
 		return cmd_sync(m, args, result, msg, msglen);
+	if (!strcmp(cmd, "suspend"))
+		return cmd_suspend(m, args, result, msg, msglen, 1);
+	if (!strcmp(cmd, "unsuspend"))
+		return cmd_suspend(m, args, result, msg, msglen, 0);
 	if (!strcmp(cmd, "resolve"))
 		return cmd_resolve(m, args, result, msg, msglen);
 	if (!strcmp(cmd, "pin"))

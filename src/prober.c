@@ -49,7 +49,7 @@ static void background_sync(struct mount *m)
 	ev = json_pack("{s:s}", "share", m->opts->unc_text);
 	ipc_server_publish(m->srv, "BackgroundSyncBegin", ev);
 	json_decref(ev);
-	rc = sync_out_dirty(m->cache, m->smb, m->share, &st);
+	rc = sync_out_dirty(m->cache, m->smb, m->share, m->root, &st);
 	ev = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s}", "share", m->opts->unc_text,
 		       "ops", st.ops, "items", st.items, "pushed", st.pushed, "conflicts",
 		       st.conflicts, "skipped", st.skipped, "failed", st.failed, "result",

@@ -268,8 +268,7 @@ static int sync_async; /* sync --async */
  */
 static int sync_args(int argc, char **argv, json_t *args)
 {
-	static const char *const later[] = {"--interactive", "--skip-suspended",
-					    "--no-new-files-out"};
+	static const char *const later[] = {"--interactive", "--no-new-files-out"};
 	char path[PATH_MAX * 2];
 	uint32_t flags = 0, dir = 0, cr = 0;
 	json_t *paths = json_array();
@@ -305,6 +304,8 @@ static int sync_args(int argc, char **argv, json_t *args)
 			flags |= k;
 		} else if (!strcmp(a, "--background")) {
 			flags |= OFSYNC_BACKGROUND;
+		} else if (!strcmp(a, "--skip-suspended")) {
+			flags |= OFSYNC_SKIPSUSPENDEDDIRS;
 		} else if (!strcmp(a, "--low-priority")) {
 			flags |= OFSYNC_LOWPRIORITY;
 		} else if (!strcmp(a, "--async")) {
@@ -368,13 +369,17 @@ static int follow_sync(struct ipc_conn *c, const char *id)
 			print_event(&ev);
 		} else if (!strcmp(ev.event, "SyncFileResult") &&
 			   (strcmp(jstr(ev.body, "op"), "NONE") ||
-			    strcmp(jstr(ev.body, "result"), "ok"))) {
+			    strcmp(jstr(ev.body, "result"), "ok") || *jstr(ev.body, "skipped"))) {
 			const char *sk = jstr(ev.body, "skipped");
 			int asked = json_is_true(json_object_get(ev.body, "applied"));
-			printf("%s: %s, %s%s%s%s: %s\n", jstr(ev.body, "path"),
-			       jstr(ev.body, "state"), jstr(ev.body, "op"),
-			       *sk ? " (backed off: " : (asked ? "" : " (not asked)"), sk,
-			       *sk ? ")" : "", jstr(ev.body, "result"));
+			char note[64] = "";
+			if (*sk)
+				snprintf(note, sizeof(note), " (%s: %s)",
+					 strcmp(sk, "open") ? "skipped" : "backed off", sk);
+			else if (!asked)
+				snprintf(note, sizeof(note), " (not asked)");
+			printf("%s: %s, %s%s: %s\n", jstr(ev.body, "path"), jstr(ev.body, "state"),
+			       jstr(ev.body, "op"), note, jstr(ev.body, "result"));
 		}
 		if (!strcmp(ev.event, "SyncEnd")) {
 			const char *res = jstr(ev.body, "result");
@@ -429,6 +434,18 @@ static int build_args(const char *cmd, int argc, char **argv, json_t *args)
 		return sync_args(argc, argv, args);
 	if (!strcmp(cmd, "pin") || !strcmp(cmd, "unpin"))
 		return pin_args(cmd, argc, argv, args);
+	if (!strcmp(cmd, "suspend") || !strcmp(cmd, "unsuspend")) {
+		if (argc != 1 || argv[0][0] == '-') {
+			fprintf(stderr, "ofsync: %s takes one PATH (a directory)\n", cmd);
+			return OFSYNC_EXIT_USAGE;
+		}
+		if (absolute(argv[0], path, sizeof(path)) < 0) {
+			fprintf(stderr, "ofsync: %s: path too long\n", argv[0]);
+			return OFSYNC_EXIT_USAGE;
+		}
+		json_object_set_new(args, "path", json_string(path));
+		return 0;
+	}
 	if (!strcmp(cmd, "resolve")) {
 		static const char *const keeps[][2] = {{"--keep-local", "local"},
 						       {"--keep-remote", "remote"},
@@ -682,6 +699,10 @@ int main(int argc, char **argv)
 			status = OFSYNC_EXIT_CONFLICTS;
 	} else if (!strcmp(cmd, "cancel")) {
 		printf("cancelling sync %s\n", jstr(rep.body, "sync_id"));
+	} else if (!strcmp(cmd, "suspend") || !strcmp(cmd, "unsuspend")) {
+		printf("%s: %s\n", jstr(rep.body, "path"),
+		       json_is_true(json_object_get(rep.body, "suspended")) ? "suspended" :
+									      "not suspended");
 	} else {
 		print_state(rep.body);
 	}

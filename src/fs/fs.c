@@ -184,6 +184,8 @@ static int revalidate(struct fs *fs, struct node *n)
 		return 0;
 	}
 	pthread_mutex_unlock(&n->lock);
+	if (sync_is_suspended(fs->c, n->id))
+		return 0; /* suspended: treated as offline, the cache answers */
 	rc = item_path(fs, n->id, path, sizeof(path));
 	if (rc < 0)
 		return rc;
@@ -222,7 +224,8 @@ static int find_child(struct fs *fs, struct node *dir, const char *name, uint64_
 		*id = 0;
 		return 0;
 	}
-	if (!dir_is_fresh(fs, dir) && !(dir->it.flags & ITEM_F_CREATED)) {
+	if (!dir_is_fresh(fs, dir) && !(dir->it.flags & ITEM_F_CREATED) &&
+	    !sync_is_suspended(fs->c, dir->id)) {
 		rc = sync_refresh_name(fs->c, fs->s, dir, name, id);
 		if (!smb_is_conn_error(rc))
 			return rc;
@@ -397,7 +400,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		rc = -ENOTDIR;
 		goto err_put;
 	}
-	if (!dir_is_fresh(fs, n) && !(n->it.flags & ITEM_F_CREATED)) {
+	if (!dir_is_fresh(fs, n) && !(n->it.flags & ITEM_F_CREATED) &&
+	    !sync_is_suspended(fs->c, n->id)) {
 		rc = sync_refresh_dir(fs->c, fs->s, n);
 		if (rc < 0 && !smb_is_conn_error(rc))
 			goto err_put; /* offline: list what the index has */
@@ -526,7 +530,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	if ((fi->flags & O_ACCMODE) == O_RDONLY && n->it.size > 0 && n->it.present.n == 0) {
 		struct smb_state st;
 		smb_get_state(fs->s, &st);
-		if (!st.online || st.forced) {
+		if (!st.online || st.forced || sync_is_suspended(fs->c, n->id)) {
 			pthread_mutex_unlock(&n->lock);
 			rc = -SMB_OFFLINE_ERRNO;
 			goto err_put;
@@ -683,13 +687,15 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		else
 			ra_start = ra_end = 0;
 		pthread_mutex_unlock(&n->lock);
-		if (ra_end > ra_start)
+		if (ra_end > ra_start && !sync_is_suspended(fs->c, n->id))
 			ra_queue(fs, n, ra_start, ra_end);
 		if (have) {
 			rc = 0;
 			break;
 		}
-		rc = sync_fetch(fs->c, fs->s, n, (uint64_t)off, end);
+		rc = sync_is_suspended(fs->c, n->id) ?
+			     -SMB_OFFLINE_ERRNO :
+			     sync_fetch(fs->c, fs->s, n, (uint64_t)off, end);
 		if (rc != -EAGAIN && rc < 0)
 			break;
 	}
@@ -777,11 +783,11 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 }
 
 /*
- * True when changes must wait in the cache: the share is offline, or
+ * True when changes to id must wait in the cache: the share is offline,
  * namespace changes made offline wait in the journal (later changes must
- * not overtake them).
+ * not overtake them), or id lies in a suspended subtree.
  */
-static int journaling(struct fs *fs)
+static int journaling(struct fs *fs, uint64_t id)
 {
 	struct smb_state st;
 	uint64_t pending = 0;
@@ -790,7 +796,7 @@ static int journaling(struct fs *fs)
 	if (!st.online || st.forced)
 		return 1;
 	index_journal_count(cache_index(fs->c), fs->conf.share, &pending);
-	return pending > 0;
+	return pending > 0 || sync_is_suspended(fs->c, id);
 }
 
 /*
@@ -802,7 +808,7 @@ static int push(struct fs *fs, struct node *n)
 {
 	int rc;
 
-	if (journaling(fs))
+	if (journaling(fs, n->id))
 		return 0;
 	rc = sync_push_file(fs->c, fs->s, n);
 	if (rc == -ESTALE || rc == -EAGAIN || smb_is_conn_error(rc))
@@ -878,7 +884,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	server = !n->unlinked && !(n->it.flags & ITEM_F_CREATED);
 	is_file = n->it.type == ITEM_FILE;
 	pthread_mutex_unlock(&n->lock);
-	if (server && journaling(fs))
+	if (server && journaling(fs, n->id))
 		server = 0;
 	rc = server ? item_path(fs, n->id, path, sizeof(path)) : 0;
 	if (rc < 0)
@@ -1090,7 +1096,7 @@ static int make_child(struct fs *fs, fuse_ino_t parent, const char *name, int di
 	rc = child_path(fs, pn->id, name, path, sizeof(path));
 	if (rc < 0)
 		goto out;
-	if (journaling(fs) || (pn->it.flags & ITEM_F_CREATED)) {
+	if (journaling(fs, pn->id) || (pn->it.flags & ITEM_F_CREATED)) {
 		rc = -ECONNREFUSED; /* take the offline way below */
 	} else if (dir) {
 		rc = smb_mkdir(fs->s, path, mode & 07777);
@@ -1215,7 +1221,7 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int
 		rc = -ENOTDIR;
 	else if (!want_dir && it.type == ITEM_DIR)
 		rc = -EISDIR;
-	if (rc == 0 && (journaling(fs) || (it.flags & ITEM_F_CREATED)))
+	if (rc == 0 && (journaling(fs, it.id) || (it.flags & ITEM_F_CREATED)))
 		rc = -ECONNREFUSED; /* take the offline way below */
 	else if (rc == 0)
 		rc = want_dir ? smb_rmdir(fs->s, path) : smb_unlink(fs->s, path);
@@ -1276,7 +1282,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	else if (have_dst && dst.type == ITEM_DIR &&
 		 index_children(cache_index(fs->c), dst.id, has_children_cb, NULL))
 		rc = -ENOTEMPTY;
-	if (rc == 0 && journaling(fs))
+	if (rc == 0 && (journaling(fs, src.id) || sync_is_suspended(fs->c, npid)))
 		rc = -ECONNREFUSED; /* take the offline way below */
 	else if (rc == 0)
 		rc = smb_rename(fs->s, from, to);

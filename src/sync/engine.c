@@ -48,6 +48,7 @@ struct entry {
 	struct plan_base b;
 	uint32_t pins; /* the row's pin kinds */
 	int is_dir;    /* the row is a directory */
+	int suspended; /* the row is a suspended root */
 	int has_remote;
 	struct smb_stat st; /* the server's, when has_remote */
 };
@@ -116,6 +117,7 @@ static void take_row(struct entry *e, const struct index_item *it)
 	to_base(it, &e->b);
 	e->pins = it->pins;
 	e->is_dir = it->type == ITEM_DIR;
+	e->suspended = !!(it->flags & ITEM_F_SUSPENDED);
 }
 
 static int add_local(void *arg, const struct index_item *it)
@@ -180,6 +182,7 @@ static int dir_entries(struct cache *c, struct smb *s, uint64_t dir, const char 
 			e->b = src->b;
 			e->pins = src->pins;
 			e->is_dir = src->is_dir;
+			e->suspended = src->suspended;
 		}
 		if (cmp >= 0) {
 			e->has_remote = 1;
@@ -780,6 +783,15 @@ static int do_entry(struct walk *w, uint64_t dir, const char *dpath, const struc
 	r.path = path;
 	r.state = d.state;
 	r.op = d.op;
+	if (e->suspended && (w->job->flags & OFSYNC_SKIPSUSPENDEDDIRS)) {
+		/* A suspended subtree: neither it nor anything below is touched. */
+		r.skipped = "suspended";
+		w->res->items++;
+		w->res->skipped++;
+		if (w->job->item)
+			w->job->item(w->job->arg, &r);
+		return 0;
+	}
 	rc = apply(w, dir, e, path, &d, &l, &rm, pins, &r);
 	w->res->items++;
 	w->res->bytes += r.bytes;
@@ -866,7 +878,7 @@ int sync_run(struct cache *c, struct smb *s, const struct sync_job *job, struct 
 	struct saved_prio prio = {0, -1};
 	int list_remote = !!(job->flags & (OFSYNC_SYNCIN | OFSYNC_SYNCOUT));
 	struct index_item root;
-	int rc;
+	int rc = 0;
 
 	memset(res, 0, sizeof(*res));
 	pthread_mutex_lock(&engine_lock);
@@ -878,12 +890,16 @@ int sync_run(struct cache *c, struct smb *s, const struct sync_job *job, struct 
 		lower_priority(&prio);
 	if ((job->flags & OFSYNC_SYNCOUT) && !job->dry_run) {
 		unsigned done, conflicts;
-		rc = sync_replay_journal(c, s, job->share, &done, &conflicts);
+		rc = sync_replay_journal(c, s, job->share, job->share_root,
+					 !(job->flags & OFSYNC_SKIPSUSPENDEDDIRS), &done,
+					 &conflicts);
 		res->applied += done;
 		res->conflicts += conflicts;
 		if (rc < 0)
 			goto out;
 	}
+	if ((job->flags & OFSYNC_SKIPSUSPENDEDDIRS) && sync_is_suspended(c, job->root))
+		goto out; /* the whole job lies in a suspended subtree */
 	rc = index_get(cache_index(c), job->root, &root);
 	if (rc < 0)
 		goto out;

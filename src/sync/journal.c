@@ -177,8 +177,8 @@ static int apply(struct cache *c, struct smb *s, const struct journal_op *op)
 	return -EINVAL;
 }
 
-int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, unsigned *done,
-			unsigned *conflicts)
+int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, uint64_t root,
+			int include_suspended, unsigned *done, unsigned *conflicts)
 {
 	struct journal_op op;
 	uint64_t after = 0;
@@ -187,6 +187,10 @@ int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, unsigned
 	*done = *conflicts = 0;
 	while ((rc = index_journal_next(cache_index(c), share, after, &op)) == 0) {
 		after = op.seq;
+		if (!include_suspended &&
+		    (sync_path_suspended(c, root, op.path) ||
+		     (op.op == JOP_RENAME && sync_path_suspended(c, root, op.path2))))
+			return 0; /* suspended: it and all after it wait, in order */
 		rc = apply(c, s, &op);
 		if (rc < 0 && smb_is_conn_error(rc))
 			return rc; /* keep it for the next try */

@@ -217,7 +217,8 @@ err_unlink:
 	return rc;
 }
 
-int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, struct sync_out_stats *out)
+int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, uint64_t root,
+		   struct sync_out_stats *out)
 {
 	uint64_t *ids = NULL;
 	size_t n = 0;
@@ -225,7 +226,7 @@ int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, struct sync_o
 
 	memset(out, 0, sizeof(*out));
 	unsigned jconf = 0;
-	rc = sync_replay_journal(c, s, share, &out->ops, &jconf);
+	rc = sync_replay_journal(c, s, share, root, 0, &out->ops, &jconf);
 	out->conflicts += jconf;
 	if (rc < 0)
 		return rc; /* offline again: the files wait too */
@@ -254,7 +255,7 @@ int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, struct sync_o
 			continue;
 		}
 		out->items++;
-		if (open) {
+		if (open || sync_is_suspended(c, ids[i])) {
 			out->skipped++;
 			cache_node_put(c, node, 1);
 			continue;

@@ -297,3 +297,44 @@ int sync_refresh_name(struct cache *c, struct smb *s, struct node *dir, const ch
 		return rc;
 	return merge_entry(c, dir, name, &st, id);
 }
+
+int sync_is_suspended(struct cache *c, uint64_t id)
+{
+	struct index_item it;
+
+	for (int depth = 0; id && depth < 4096; depth++) {
+		if (index_get(cache_index(c), id, &it) < 0)
+			return 0;
+		int sus = !!(it.flags & ITEM_F_SUSPENDED);
+		id = it.parent;
+		index_item_release(&it);
+		if (sus)
+			return 1;
+	}
+	return 0;
+}
+
+int sync_path_suspended(struct cache *c, uint64_t root, const char *path)
+{
+	uint64_t id = root;
+	char comp[256];
+
+	while (*path) {
+		struct index_item it;
+		size_t n;
+
+		while (*path == '/')
+			path++;
+		n = strcspn(path, "/");
+		if (n == 0 || n >= sizeof(comp))
+			break;
+		memcpy(comp, path, n);
+		comp[n] = '\0';
+		path += n;
+		if (index_lookup(cache_index(c), id, comp, &it) < 0)
+			break;
+		id = it.id;
+		index_item_release(&it);
+	}
+	return sync_is_suspended(c, id);
+}

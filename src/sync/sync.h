@@ -76,6 +76,15 @@ int sync_fetch(struct cache *c, struct smb *s, struct node *n, uint64_t off, uin
 int sync_insert_remote(struct cache *c, uint64_t share, uint64_t parent, const char *name,
 		       const struct smb_stat *st, uint64_t *id);
 
+/*
+ * True when id or a directory above it is suspended (SuspendRoot): such a
+ * subtree is treated as offline by the mount and the background sync, and
+ * skipped by syncs that say SKIPSUSPENDEDDIRS.
+ */
+int sync_is_suspended(struct cache *c, uint64_t id);
+/* The same for a path below the share root (its deepest known item). */
+int sync_path_suspended(struct cache *c, uint64_t root, const char *path);
+
 /* Removes the item's conflicts from the store, announcing it when there were any. */
 void sync_clear_conflict(struct cache *c, uint64_t item);
 
@@ -85,12 +94,14 @@ void sync_record_conflict(struct cache *c, uint64_t share, uint64_t item, const 
 
 /*
  * Replays the share's journal in order (see journal.c for the rules).  *done
- * and *conflicts count ops applied and ops that became conflicts.  Returns 0
+ * and *conflicts count ops applied and ops that became conflicts.  Unless
+ * include_suspended, the replay stops (keeping order) at the first op inside
+ * a suspended subtree (root: the share root, to resolve paths).  Returns 0
  * when the journal is empty afterwards, or the connection error that
  * stopped it.
  */
-int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, unsigned *done,
-			unsigned *conflicts);
+int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, uint64_t root,
+			int include_suspended, unsigned *done, unsigned *conflicts);
 
 struct sync_out_stats {
 	unsigned ops;	    /* journal ops applied */
@@ -107,6 +118,7 @@ struct sync_out_stats {
  * online).  Stops early when the
  * share goes offline.  Returns 0, or the connection error that stopped it.
  */
-int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, struct sync_out_stats *out);
+int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, uint64_t root,
+		   struct sync_out_stats *out);
 
 #endif

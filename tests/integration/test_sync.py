@@ -508,3 +508,54 @@ def test_conflict_record_events(smb_server, ofsyncd):
         p.terminate()
         p.wait(timeout=5)
     assert (b / "ev.txt").read_bytes() == b"local\n"
+
+
+def test_suspended_directory(smb_server, ofsyncd):
+    """A suspended directory is treated as offline with the server up: its
+    cached files are served as cached (remote changes are not fetched),
+    uncached data fails with EHOSTDOWN, and a write stays local.
+    `sync --skip-suspended` leaves it alone (reported), a plain sync takes
+    it in, and after `unsuspend` local changes go out."""
+    import errno
+
+    b = smb_server.backing
+    harness.write_file(b / "sus" / "cached.txt", b"cached v1\n")
+    harness.write_file(b / "sus" / "ghost.txt", b"never read\n")
+    harness.write_file(b / "open" / "f.txt", b"f v1\n")
+    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"], attr_timeout=1)
+    assert (m.mnt / "sus" / "cached.txt").read_bytes() == b"cached v1\n"
+    assert sorted(os.listdir(m.mnt / "sus")) == ["cached.txt", "ghost.txt"]
+    os.listdir(m.mnt / "open")
+    r, _ = m.cli("suspend", m.mnt / "sus")
+    assert "suspended" in r.stdout
+    assert m.info(m.mnt / "sus")["suspended"] is True
+    for d in ("sus", "open"):
+        p = b / d / ("cached.txt" if d == "sus" else "f.txt")
+        harness.write_file(p, b"changed on the server\n")
+        t = time.time() + 5
+        os.utime(p, (t, t))
+    time.sleep(1.5)  # attributes expire
+    assert (m.mnt / "sus" / "cached.txt").read_bytes() == b"cached v1\n"  # offline view
+    assert (m.mnt / "open" / "f.txt").read_bytes() == b"changed on the server\n"
+    with pytest.raises(OSError) as ei:
+        (m.mnt / "sus" / "ghost.txt").read_bytes()
+    assert ei.value.errno == errno.EHOSTDOWN
+    (m.mnt / "sus" / "local.txt").write_bytes(b"written while suspended\n")
+    time.sleep(2.5)  # two probe intervals: the background sync leaves it
+    assert not (b / "sus" / "local.txt").exists()
+
+    r = sync(m, "--in", "--skip-suspended", check_rc=0)
+    assert "suspended" in r.stdout, r.stdout
+    assert m.info(m.mnt / "sus" / "cached.txt")["base"]["size"] == len(b"cached v1\n")
+    sync(m, m.mnt / "sus" / "cached.txt", "--in", check_rc=0)  # explicit: synced
+    assert m.info(m.mnt / "sus" / "cached.txt")["base"]["size"] == len(
+        b"changed on the server\n")
+    m.cli("unsuspend", m.mnt / "sus")
+    deadline = time.monotonic() + 15
+    st = m.status()
+    while (st["dirty_items"] or st["pending_ops"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        st = m.status()
+    assert (b / "sus" / "local.txt").read_bytes() == b"written while suspended\n"
+    r, _ = m.cli("suspend", m.mnt / "open" / "f.txt", check=False)
+    assert r.returncode != 0 and "directory" in r.stderr
