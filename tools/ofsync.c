@@ -268,7 +268,7 @@ static int sync_async; /* sync --async */
  */
 static int sync_args(int argc, char **argv, json_t *args)
 {
-	static const char *const later[] = {"--interactive", "--no-new-files-out"};
+	static const char *const later[] = {"--interactive"};
 	char path[PATH_MAX * 2];
 	uint32_t flags = 0, dir = 0, cr = 0;
 	json_t *paths = json_array();
@@ -306,6 +306,8 @@ static int sync_args(int argc, char **argv, json_t *args)
 			flags |= OFSYNC_BACKGROUND;
 		} else if (!strcmp(a, "--skip-suspended")) {
 			flags |= OFSYNC_SKIPSUSPENDEDDIRS;
+		} else if (!strcmp(a, "--no-new-files-out")) {
+			flags |= OFSYNC_NONEWFILESOUT;
 		} else if (!strcmp(a, "--low-priority")) {
 			flags |= OFSYNC_LOWPRIORITY;
 		} else if (!strcmp(a, "--async")) {

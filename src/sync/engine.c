@@ -692,6 +692,12 @@ static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char
 		rc = delete_local(c, dir, id, e->name);
 		break;
 	case POP_PUSH:
+		if (l->kind == PSIDE_FILE && (f & OFSYNC_NONEWFILESOUT) &&
+		    (l->created || !e->b.valid)) {
+			r->skipped = "new file"; /* NONEWFILESOUT: it stays in the cache */
+			r->applied = 0;
+			return 0;
+		}
 		if (l->kind == PSIDE_FILE) {
 			struct node *n;
 			rc = cache_node_get(c, id, &n);
@@ -891,8 +897,8 @@ int sync_run(struct cache *c, struct smb *s, const struct sync_job *job, struct 
 	if ((job->flags & OFSYNC_SYNCOUT) && !job->dry_run) {
 		unsigned done, conflicts;
 		rc = sync_replay_journal(c, s, job->share, job->share_root,
-					 !(job->flags & OFSYNC_SKIPSUSPENDEDDIRS), &done,
-					 &conflicts);
+					 !(job->flags & OFSYNC_SKIPSUSPENDEDDIRS),
+					 !!(job->flags & OFSYNC_NONEWFILESOUT), &done, &conflicts);
 		res->applied += done;
 		res->conflicts += conflicts;
 		if (rc < 0)

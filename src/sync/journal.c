@@ -22,6 +22,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sync/sync.h"
@@ -178,22 +179,47 @@ static int apply(struct cache *c, struct smb *s, const struct journal_op *op)
 }
 
 int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, uint64_t root,
-			int include_suspended, unsigned *done, unsigned *conflicts)
+			int include_suspended, int no_new_files, unsigned *done,
+			unsigned *conflicts)
 {
 	struct journal_op op;
-	uint64_t after = 0;
+	uint64_t after = 0, *held = NULL;
+	size_t nheld = 0;
 	int rc;
 
 	*done = *conflicts = 0;
 	while ((rc = index_journal_next(cache_index(c), share, after, &op)) == 0) {
+		int is_held = 0;
 		after = op.seq;
+		/*
+		 * NONEWFILESOUT: a file created here stays here, and every later op
+		 * of that item waits with it (they need it on the server).
+		 */
+		for (size_t i = 0; i < nheld; i++)
+			is_held |= held[i] == op.item;
+		if (!is_held && no_new_files && op.op == JOP_CREATE) {
+			uint64_t *nh = realloc(held, (nheld + 1) * sizeof(*held));
+			if (!nh) {
+				rc = -ENOMEM;
+				break;
+			}
+			held = nh;
+			held[nheld++] = op.item;
+			is_held = 1;
+		}
+		if (is_held)
+			continue;
 		if (!include_suspended &&
 		    (sync_path_suspended(c, root, op.path) ||
-		     (op.op == JOP_RENAME && sync_path_suspended(c, root, op.path2))))
+		     (op.op == JOP_RENAME && sync_path_suspended(c, root, op.path2)))) {
+			free(held);
 			return 0; /* suspended: it and all after it wait, in order */
+		}
 		rc = apply(c, s, &op);
-		if (rc < 0 && smb_is_conn_error(rc))
+		if (rc < 0 && smb_is_conn_error(rc)) {
+			free(held);
 			return rc; /* keep it for the next try */
+		}
 		if (rc < 0) {
 			/* The server refused it for good (a name it does not take, ...). */
 			char why[256];
@@ -211,5 +237,6 @@ int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, uint64_t
 			index_journal_del(cache_index(c), op.seq);
 		}
 	}
+	free(held);
 	return rc == -ENOENT ? 0 : rc;
 }

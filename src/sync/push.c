@@ -226,7 +226,7 @@ int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, uint64_t root
 
 	memset(out, 0, sizeof(*out));
 	unsigned jconf = 0;
-	rc = sync_replay_journal(c, s, share, root, 0, &out->ops, &jconf);
+	rc = sync_replay_journal(c, s, share, root, 0, 0, &out->ops, &jconf);
 	out->conflicts += jconf;
 	if (rc < 0)
 		return rc; /* offline again: the files wait too */

@@ -96,12 +96,15 @@ void sync_record_conflict(struct cache *c, uint64_t share, uint64_t item, const 
  * Replays the share's journal in order (see journal.c for the rules).  *done
  * and *conflicts count ops applied and ops that became conflicts.  Unless
  * include_suspended, the replay stops (keeping order) at the first op inside
- * a suspended subtree (root: the share root, to resolve paths).  Returns 0
+ * a suspended subtree (root: the share root, to resolve paths).  With
+ * no_new_files (NONEWFILESOUT), creates of files, and every later op of
+ * those items, are held back in the journal.  Returns 0
  * when the journal is empty afterwards, or the connection error that
  * stopped it.
  */
 int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, uint64_t root,
-			int include_suspended, unsigned *done, unsigned *conflicts);
+			int include_suspended, int no_new_files, unsigned *done,
+			unsigned *conflicts);
 
 struct sync_out_stats {
 	unsigned ops;	    /* journal ops applied */

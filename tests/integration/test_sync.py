@@ -133,7 +133,7 @@ def test_bad_combinations_refused(tree):
     assert "unknown option" in r.stderr
     r = sync(m, "--sync-id=not-a-uuid", check_rc=2)
     assert "UUID" in r.stderr
-    r = sync(m, "--no-new-files-out", check_rc=2)
+    r = sync(m, "--interactive", check_rc=2)
     assert "not available" in r.stderr
     r = sync(m, "--in", "--pin-link-targets", check_rc=2)
     assert "PINLINKTARGETS needs PINNEWFILES" in r.stderr
@@ -559,3 +559,23 @@ def test_suspended_directory(smb_server, ofsyncd):
     assert (b / "sus" / "local.txt").read_bytes() == b"written while suspended\n"
     r, _ = m.cli("suspend", m.mnt / "open" / "f.txt", check=False)
     assert r.returncode != 0 and "directory" in r.stderr
+
+
+def test_no_new_files_out(smb_server, ofsyncd):
+    """NONEWFILESOUT: a file that exists only in the cache is not created on
+    the server (reported as held back), while a changed existing file is
+    pushed; a sync without the flag then creates it."""
+    b = smb_server.backing
+    harness.write_file(b / "w" / "old.txt", b"old v1\n")
+    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"])
+    assert (m.mnt / "w" / "old.txt").read_bytes() == b"old v1\n"
+    m.cli("suspend", m.mnt / "w")  # keeps the background sync out of the way
+    (m.mnt / "w" / "new.txt").write_bytes(b"only in the cache\n")
+    (m.mnt / "w" / "old.txt").write_bytes(b"old v2, changed here\n")
+    r = sync(m, "--out", "--no-new-files-out", check_rc=0)
+    assert "new file" in r.stdout, r.stdout
+    assert not (b / "w" / "new.txt").exists()
+    assert (b / "w" / "old.txt").read_bytes() == b"old v2, changed here\n"
+    assert m.status()["pending_ops"] >= 1
+    sync(m, "--out", check_rc=0)
+    assert (b / "w" / "new.txt").read_bytes() == b"only in the cache\n"
