@@ -43,13 +43,16 @@ static void usage(FILE *f)
 		"  sync [SHARE|PATH...] [--in] [--out] [--fill-sparse]\n"
 		"       [--keep-local|--keep-remote|--keep-latest] [--pin-new] [--pin-link-targets]\n"
 		"       [--pin-for=user|policy|all|redir] [--background] [--low-priority]\n"
-		"       [--sync-id=UUID] [--async] [--dry-run]\n"
+		"       [--skip-suspended] [--no-new-files-out] [--sync-id=UUID] [--async]\n"
+		"       [--dry-run]\n"
 		"                        synchronize (no direction: both ways)\n"
 		"  cancel SYNC_ID        stop a running sync between items\n"
 		"  resolve PATH --keep-local|--keep-remote|--keep-both|--keep-latest\n"
 		"                        settle one recorded conflict\n"
 		"  pin / unpin PATH... [--recursive] [--for=user|policy|all|redir]\n"
 		"                        keep files full (pinning fills them)\n"
+		"  suspend / unsuspend PATH\n"
+		"                        treat a directory as offline (SuspendRoot)\n"
 		"\n"
 		"A SHARE or PATH is //SERVER[:PORT]/SHARE/... or a path inside a mount.\n"
 		"options:\n"
@@ -176,6 +179,8 @@ static int print_info(json_t *res)
 		printf("  gen   %lld (synced %lld)\n", jint(it, "gen"), jint(it, "synced_gen"));
 		json_t *pins = json_object_get(it, "pins"), *pk;
 		size_t pi;
+		if (json_is_true(json_object_get(it, "suspended")))
+			printf("  suspended (treated as offline)\n");
 		if (json_array_size(pins)) {
 			printf("  pins ");
 			json_array_foreach(pins, pi, pk) printf(" %s", json_string_value(pk));
