@@ -51,7 +51,7 @@ enum ofsync_exit {
  * The flags this version of the engine does not carry out yet; a sync that
  * asks for one is refused (never silently ignored).
  */
-#define OFSYNC_ENGINE_TODO (OFSYNC_INTERACTIVE | OFSYNC_CONSOLE)
+#define OFSYNC_FLAGS_UNAVAILABLE (OFSYNC_INTERACTIVE | OFSYNC_CONSOLE)
 
 /* Every flag above but the conflict rule. */
 #define OFSYNC_FLAGS_KNOWN 0x00033FFFu

@@ -285,10 +285,10 @@ static int cmd_sync(struct mount *m, json_t *args, json_t **result, char *msg, s
 	rc = ofsync_flags_check(flags, 0, 1, msg, len);
 	if (rc < 0)
 		return rc;
-	if (flags & OFSYNC_ENGINE_TODO) {
+	if (flags & OFSYNC_FLAGS_UNAVAILABLE) {
 		snprintf(msg, len, "flag %s is not available in this version",
-			 ofsync_flag_name(flags & OFSYNC_ENGINE_TODO &
-					  -(flags & OFSYNC_ENGINE_TODO)));
+			 ofsync_flag_name(flags & OFSYNC_FLAGS_UNAVAILABLE &
+					  -(flags & OFSYNC_FLAGS_UNAVAILABLE)));
 		return -EOPNOTSUPP;
 	}
 	if (jid && !json_is_null(jid) &&

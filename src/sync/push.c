@@ -23,7 +23,7 @@
 #include "util/log.h"
 #include "util/util.h"
 
-/* Builds "dir/SYNC_TMP_PREFIXname.XXXXXXXX" next to path. */
+/* Builds "dir/SYNC_TMP_PREFIX<name>.<8 random hex digits>" next to path. */
 static int temp_name(const char *path, char *buf, size_t len)
 {
 	const char *slash = strrchr(path, '/');
