@@ -33,8 +33,7 @@ static const char *below(const char *path, const char *prefix)
 /* Finds the item a path (in the mount, or UNC) names.  *id receives it. */
 static int resolve(struct mount *m, const char *p, uint64_t *id, char *msg, size_t len)
 {
-	char comp[256];
-	const char *rel;
+	const char *rel, *rest;
 	struct unc u;
 	int rc;
 
@@ -57,31 +56,14 @@ static int resolve(struct mount *m, const char *p, uint64_t *id, char *msg, size
 		snprintf(msg, len, "%s: give an absolute path or a UNC", p);
 		return -EINVAL;
 	}
-	*id = m->root;
-	while (*rel) {
-		struct index_item it;
-		size_t n;
-
-		while (*rel == '/')
-			rel++;
-		n = strcspn(rel, "/");
-		if (n == 0)
-			break;
-		if (n >= sizeof(comp)) {
-			snprintf(msg, len, "%s: name too long", p);
-			return -ENAMETOOLONG;
-		}
-		memcpy(comp, rel, n);
-		comp[n] = '\0';
-		rel += n;
-		rc = index_lookup(cache_index(m->cache), *id, comp, &it);
-		if (rc < 0) {
-			snprintf(msg, len, "%s: %s", p,
-				 rc == -ENOENT ? "not known to the cache" : strerror(-rc));
-			return rc;
-		}
-		*id = it.id;
-		index_item_release(&it);
+	rc = index_walk(cache_index(m->cache), m->root, rel, id, &rest);
+	if (rc < 0) {
+		snprintf(msg, len, "%s: %s", p, strerror(-rc));
+		return rc;
+	}
+	if (*rest) {
+		snprintf(msg, len, "%s: not known to the cache", p);
+		return -ENOENT;
 	}
 	return 0;
 }

@@ -1079,3 +1079,39 @@ int index_subtree_ids(struct index *ix, uint64_t id, uint64_t **ids, size_t *n)
 			  "SELECT id FROM t",
 			  id, ids, n);
 }
+
+int index_walk(struct index *ix, uint64_t root, const char *rel, uint64_t *id, const char **rest)
+{
+	char comp[256];
+
+	*id = root;
+	for (;;) {
+		struct index_item it;
+		const char *start;
+		size_t n;
+		int rc;
+
+		while (*rel == '/')
+			rel++;
+		n = strcspn(rel, "/");
+		if (n == 0)
+			break;
+		if (n >= sizeof(comp))
+			return -ENAMETOOLONG;
+		memcpy(comp, rel, n);
+		comp[n] = '\0';
+		start = rel;
+		rc = index_lookup(ix, *id, comp, &it);
+		if (rc == -ENOENT) {
+			*rest = start;
+			return 0;
+		}
+		if (rc < 0)
+			return rc;
+		*id = it.id;
+		index_item_release(&it);
+		rel += n;
+	}
+	*rest = rel;
+	return 0;
+}

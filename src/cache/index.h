@@ -196,6 +196,14 @@ int index_conflicts(struct index *ix, uint64_t share,
 			      const char *detail, int64_t when),
 		    void *arg);
 
+/*
+ * Walks rel ("/a/b", "" for root itself) down from root as far as the index
+ * knows it.  Returns 0 with *id the deepest item found and *rest the part of
+ * rel not found ("" when all of it was), or -ENAMETOOLONG for a component of
+ * 256 bytes or more, or -EIO.
+ */
+int index_walk(struct index *ix, uint64_t root, const char *rel, uint64_t *id, const char **rest);
+
 /* Aggregates for `ofsync status`.  0 or -EIO. */
 int index_stats(struct index *ix, uint64_t share, struct index_stats *st);
 

@@ -415,38 +415,29 @@ static int is_lnk(const char *name)
 static int find_path(struct walk *w, const char *rel, uint64_t *id)
 {
 	char comp[256];
-	int rc = 0;
+	int rc;
 
 	*id = w->job->share_root;
-	while (*rel && *id) {
-		struct index_item it;
+	for (;;) {
 		struct node *dir;
 		size_t n;
 
-		while (*rel == '/')
-			rel++;
+		rc = index_walk(cache_index(w->c), *id, rel, id, &rel);
+		if (rc < 0 || !*rel)
+			return rc;
+		/* The index stops here: ask the server for the next name. */
 		n = strcspn(rel, "/");
-		if (n == 0)
-			break;
-		if (n >= sizeof(comp))
-			return -ENAMETOOLONG;
-		memcpy(comp, rel, n);
+		memcpy(comp, rel, n); /* shorter than comp: index_walk checked it */
 		comp[n] = '\0';
 		rel += n;
-		if (index_lookup(cache_index(w->c), *id, comp, &it) == 0) {
-			*id = it.id;
-			index_item_release(&it);
-			continue;
-		}
 		rc = cache_node_get(w->c, *id, &dir);
 		if (rc < 0)
 			return rc;
 		rc = sync_refresh_name(w->c, w->s, dir, comp, id);
 		cache_node_put(w->c, dir, 1);
-		if (rc < 0)
+		if (rc < 0 || !*id)
 			return rc;
 	}
-	return 0;
 }
 
 /*

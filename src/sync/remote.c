@@ -316,25 +316,10 @@ int sync_is_suspended(struct cache *c, uint64_t id)
 
 int sync_path_suspended(struct cache *c, uint64_t root, const char *path)
 {
-	uint64_t id = root;
-	char comp[256];
+	const char *rest;
+	uint64_t id;
 
-	while (*path) {
-		struct index_item it;
-		size_t n;
-
-		while (*path == '/')
-			path++;
-		n = strcspn(path, "/");
-		if (n == 0 || n >= sizeof(comp))
-			break;
-		memcpy(comp, path, n);
-		comp[n] = '\0';
-		path += n;
-		if (index_lookup(cache_index(c), id, comp, &it) < 0)
-			break;
-		id = it.id;
-		index_item_release(&it);
-	}
+	if (index_walk(cache_index(c), root, path, &id, &rest) < 0)
+		return 0;
 	return sync_is_suspended(c, id);
 }
