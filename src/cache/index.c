@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "util/log.h"
+#include "util/util.h"
 
 static const char *const migrations[] = {
 	/* 0 -> 1: the first schema. */
@@ -72,6 +73,8 @@ static const char *const migrations[] = {
 	"  detail TEXT NOT NULL DEFAULT '',"
 	"  time INTEGER NOT NULL,"
 	"  UNIQUE (share, path));",
+	/* 2 -> 3: when each journaled change was made (KEEPLATEST on a local delete). */
+	"ALTER TABLE journal ADD COLUMN time INTEGER NOT NULL DEFAULT 0;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -858,8 +861,8 @@ int index_dirty_ids(struct index *ix, uint64_t share, uint64_t **ids, size_t *n)
 int index_journal_add(struct index *ix, const struct journal_op *op)
 {
 	static const char sql[] = "INSERT INTO journal (share, op, item, path, path2, has_base, "
-				  "base_size, base_mtime, base_fileid) VALUES "
-				  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)";
+				  "base_size, base_mtime, base_fileid, time) VALUES "
+				  "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)";
 	sqlite3_stmt *st;
 	int rc;
 
@@ -877,6 +880,7 @@ int index_journal_add(struct index *ix, const struct journal_op *op)
 	sqlite3_bind_int64(st, 7, op->base.size);
 	sqlite3_bind_int64(st, 8, op->base.mtime);
 	sqlite3_bind_int64(st, 9, (sqlite3_int64)op->base.file_id);
+	sqlite3_bind_int64(st, 10, op->time ? op->time : now_ns());
 	rc = step(ix, st) == SQLITE_DONE ? 0 : db_err(ix, "journal add");
 	sqlite3_finalize(st);
 out:
@@ -887,7 +891,7 @@ out:
 int index_journal_next(struct index *ix, uint64_t share, uint64_t after, struct journal_op *op)
 {
 	static const char sql[] = "SELECT seq, share, op, item, path, path2, has_base, base_size, "
-				  "base_mtime, base_fileid FROM journal WHERE share = ?1 AND "
+				  "base_mtime, base_fileid, time FROM journal WHERE share = ?1 AND "
 				  "seq > ?2 ORDER BY seq LIMIT 1";
 	sqlite3_stmt *st;
 	int rc;
@@ -913,6 +917,7 @@ int index_journal_next(struct index *ix, uint64_t share, uint64_t after, struct 
 		op->base.size = sqlite3_column_int64(st, 7);
 		op->base.mtime = sqlite3_column_int64(st, 8);
 		op->base.file_id = (uint64_t)sqlite3_column_int64(st, 9);
+		op->time = sqlite3_column_int64(st, 10);
 		rc = 0;
 	} else {
 		rc = rc == SQLITE_DONE ? -ENOENT : db_err(ix, "journal next");

@@ -167,6 +167,7 @@ struct journal_op {
 	char path[4096];  /* below the share root */
 	char path2[4096]; /* rename target, else "" */
 	struct rbase base;
+	int64_t time; /* when the change was made, ns since the epoch (0: now, on add) */
 };
 
 int index_journal_add(struct index *ix, const struct journal_op *op);
