@@ -246,8 +246,15 @@ static int cmd_conflicts(struct mount *m, json_t *args, json_t **result, char *m
  * SyncFileResult, SyncEnd).  args: {"paths": [..] (default: the share),
  * "flags": OFSYNC_* control flags, "sync_id": UUID (optional), "dry_run"}.
  */
-static int cmd_sync(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
+static int cmd_sync(struct mount *m, uint64_t client, json_t *args, json_t **result, char *msg,
+		    size_t len)
 {
+	struct sync_asks asks = {
+		.client = client,
+		.item_begin = json_is_true(json_object_get(args, "item_begin")),
+		.conflicts = json_is_true(json_object_get(args, "handler")),
+		.failed_items = json_is_true(json_object_get(args, "ask_failed")),
+	};
 	json_t *paths = json_object_get(args, "paths"), *jflags = json_object_get(args, "flags");
 	json_t *jid = json_object_get(args, "sync_id"), *p;
 	char id[SYNC_ID_LEN + 1];
@@ -267,11 +274,12 @@ static int cmd_sync(struct mount *m, json_t *args, json_t **result, char *msg, s
 	rc = ofsync_flags_check(flags, 0, 1, msg, len);
 	if (rc < 0)
 		return rc;
-	if (flags & OFSYNC_FLAGS_UNAVAILABLE) {
-		snprintf(msg, len, "flag %s is not available in this version",
-			 ofsync_flag_name(flags & OFSYNC_FLAGS_UNAVAILABLE &
-					  -(flags & OFSYNC_FLAGS_UNAVAILABLE)));
-		return -EOPNOTSUPP;
+	if ((flags & OFSYNC_INTERACTIVE) && !asks.conflicts) {
+		/* The caller may be asked: only a connection that answers can be. */
+		snprintf(msg, len,
+			 "INTERACTIVE needs a conflict handler on this connection "
+			 "(\"handler\": true)");
+		return -EINVAL;
 	}
 	if (jid && !json_is_null(jid) &&
 	    (!json_is_string(jid) || !sync_id_valid(json_string_value(jid)))) {
@@ -307,7 +315,7 @@ static int cmd_sync(struct mount *m, json_t *args, json_t **result, char *msg, s
 		}
 	}
 	rc = syncer_submit(m->syncer, roots, n ? n : 1, flags,
-			   json_is_true(json_object_get(args, "dry_run")), 0, 0,
+			   json_is_true(json_object_get(args, "dry_run")), 0, 0, &asks,
 			   json_is_string(jid) ? json_string_value(jid) : NULL, id);
 	free(roots);
 	if (rc < 0) {
@@ -419,7 +427,7 @@ static int cmd_pin(struct mount *m, json_t *args, json_t **result, char *msg, si
 	}
 	smb_get_state(m->smb, &ss);
 	if (on && ss.online && !ss.forced &&
-	    syncer_submit(m->syncer, roots, n, OFSYNC_FILLSPARSE, 0, 1, 0, NULL, id) == 0)
+	    syncer_submit(m->syncer, roots, n, OFSYNC_FILLSPARSE, 0, 1, 0, NULL, NULL, id) == 0)
 		*result = json_pack("{s:I, s:s}", "items", (json_int_t)n, "sync_id", id);
 	else
 		*result = json_pack("{s:I, s:n}", "items", (json_int_t)n, "sync_id");
@@ -467,7 +475,7 @@ static int cmd_resolve(struct mount *m, json_t *args, json_t **result, char *msg
 		return -EHOSTDOWN;
 	}
 	rc = syncer_submit(m->syncer, &item, 1, OFSYNC_SYNCIN | OFSYNC_SYNCOUT, 0, 0, keep, NULL,
-			   id);
+			   NULL, id);
 	if (rc < 0) {
 		snprintf(msg, len, "cannot start the resolution: %s", strerror(-rc));
 		return rc;
@@ -583,7 +591,32 @@ void ctl_conflict_event(void *arg, int added, uint64_t item, const char *path, c
 	json_decref(ev);
 }
 
-int ctl_handle(void *arg, const char *cmd, json_t *args, json_t **result, char *msg, size_t msglen)
+/* answer {sync_id, query, answer, name?}: a reply to a question of a sync this connection started.
+ */
+static int cmd_answer(struct mount *m, uint64_t client, json_t *args, char *msg, size_t len)
+{
+	const char *id = json_string_value(json_object_get(args, "sync_id"));
+	const char *ans = json_string_value(json_object_get(args, "answer"));
+	json_t *q = json_object_get(args, "query"), *name = json_object_get(args, "name");
+
+	if (!id || !ans || !json_is_integer(q) ||
+	    (name && !json_is_null(name) && !json_is_string(name))) {
+		snprintf(msg, len, "answer needs \"sync_id\", \"query\" (a number) and \"answer\"");
+		return -EINVAL;
+	}
+	return syncer_answer(m->syncer, client, id, json_integer_value(q), ans,
+			     json_string_value(name), msg, len);
+}
+
+void ctl_client_closed(void *arg, uint64_t client)
+{
+	struct mount *m = arg;
+
+	syncer_client_gone(m->syncer, client);
+}
+
+int ctl_handle(void *arg, uint64_t client, const char *cmd, json_t *args, json_t **result,
+	       char *msg, size_t msglen)
 {
 	struct mount *m = arg;
 
@@ -592,7 +625,9 @@ int ctl_handle(void *arg, const char *cmd, json_t *args, json_t **result, char *
 	if (!strcmp(cmd, "info"))
 		return cmd_info(m, args, result, msg, msglen);
 	if (!strcmp(cmd, "sync"))
-		return cmd_sync(m, args, result, msg, msglen);
+		return cmd_sync(m, client, args, result, msg, msglen);
+	if (!strcmp(cmd, "answer"))
+		return cmd_answer(m, client, args, msg, msglen);
 	if (!strcmp(cmd, "suspend"))
 		return cmd_suspend(m, args, result, msg, msglen, 1);
 	if (!strcmp(cmd, "unsuspend"))

@@ -50,9 +50,35 @@ int sync_id_valid(const char *id);
  * with that id between items (-ENOENT when there is none).
  */
 int syncer_start(struct mount *m, struct syncer **out);
+
+/*
+ * What a sync's caller (a control connection) asked to be told and asked:
+ * SyncItemBegin events; each conflict, as a SyncConflictQuery event that
+ * waits for its `answer`; a failed item's SyncFileResult, which then waits
+ * for an answer (continue / retry / abort).  Questions go to that one
+ * connection; when it goes away, conflicts are recorded and items go on.
+ */
+struct sync_asks {
+	uint64_t client; /* the control connection */
+	int item_begin;
+	int conflicts;
+	int failed_items;
+};
+
 int syncer_submit(struct syncer *sy, const uint64_t *roots, size_t nroots, uint32_t flags,
-		  int dry_run, int pinned_only, int keep, const char *id, char *id_out);
+		  int dry_run, int pinned_only, int keep, const struct sync_asks *asks,
+		  const char *id, char *id_out);
 int syncer_cancel(struct syncer *sy, const char *id);
+/*
+ * The answer of client to question query of sync id: a conflict answer
+ * (keep_local, keep_remote, keep_all, keep_latest, log, skip, abort; name:
+ * the local copy's new name for keep_all, may be NULL) or an item answer
+ * (continue, retry, abort).  0, or -ENOENT / -EINVAL with a reason in msg.
+ */
+int syncer_answer(struct syncer *sy, uint64_t client, const char *id, int64_t query,
+		  const char *answer, const char *name, char *msg, size_t len);
+/* A control connection closed: its syncs ask it nothing more. */
+void syncer_client_gone(struct syncer *sy, uint64_t client);
 /* Cancels the running job and ends the thread; later submits get -ESHUTDOWN. */
 void syncer_stop(struct syncer *sy);
 /* Frees it, once nothing can call submit or cancel any more. */
@@ -61,7 +87,9 @@ void syncer_free(struct syncer *sy);
 /* Publishes ConflictRecAdded / ConflictRecRemoved (a cache_conflict_fn). */
 void ctl_conflict_event(void *arg, int added, uint64_t item, const char *path, const char *state);
 
-/* The control socket's handler (ipc_handler_fn) over one mount. */
-int ctl_handle(void *arg, const char *cmd, json_t *args, json_t **result, char *msg, size_t msglen);
+/* The control socket's handler (ipc_handler_fn) over one mount, and its close hook. */
+int ctl_handle(void *arg, uint64_t client, const char *cmd, json_t *args, json_t **result,
+	       char *msg, size_t msglen);
+void ctl_client_closed(void *arg, uint64_t client);
 
 #endif

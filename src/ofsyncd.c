@@ -92,7 +92,7 @@ int main(int argc, char **argv)
 				 strerror(-rc));
 	}
 
-	rc = ipc_server_new(o.socket, ctl_handle, &m, &srv);
+	rc = ipc_server_new(o.socket, ctl_handle, ctl_client_closed, &m, &srv);
 	if (rc < 0)
 		goto out_smb;
 	m.srv = srv;

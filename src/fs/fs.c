@@ -991,12 +991,7 @@ err:
  */
 static int name_ok(const char *name)
 {
-	if (sync_name_hidden(name))
-		return -EINVAL;
-	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
-		if (*p < 0x20 || strchr("\\/:*?\"<>|", *p))
-			return -EINVAL;
-	return 0;
+	return sync_name_ok(name) ? 0 : -EINVAL;
 }
 
 /*

@@ -128,22 +128,32 @@ int ipc_read(struct ipc_conn *c, int timeout_ms, struct proto_reply *rep, char *
 	}
 }
 
-int ipc_call(struct ipc_conn *c, const char *cmd, json_t *args, int timeout_ms,
-	     struct proto_reply *rep, char *err, size_t errlen)
+int ipc_send(struct ipc_conn *c, const char *cmd, json_t *args, int64_t *id, char *err,
+	     size_t errlen)
 {
-	int64_t id = c->next_id++;
 	char *line;
 	int rc;
 
-	line = proto_request_encode(id, cmd, args);
+	*id = c->next_id++;
+	line = proto_request_encode(*id, cmd, args);
 	if (!line)
 		return -ENOMEM;
 	rc = send_all(c->fd, line, strlen(line));
 	free(line);
-	if (rc < 0) {
+	if (rc < 0)
 		snprintf(err, errlen, "cannot send to the daemon: %s", strerror(-rc));
+	return rc;
+}
+
+int ipc_call(struct ipc_conn *c, const char *cmd, json_t *args, int timeout_ms,
+	     struct proto_reply *rep, char *err, size_t errlen)
+{
+	int64_t id;
+	int rc;
+
+	rc = ipc_send(c, cmd, args, &id, err, errlen);
+	if (rc < 0)
 		return rc;
-	}
 	for (;;) {
 		rc = ipc_read(c, timeout_ms, rep, err, errlen);
 		if (rc < 0)

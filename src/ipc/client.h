@@ -3,6 +3,7 @@
 #define OFSYNC_IPC_CLIENT_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ipc/proto.h"
 
@@ -19,6 +20,13 @@ void ipc_close(struct ipc_conn *c);
  * daemon hung up, -EPROTO for a line that cannot be decoded.
  */
 int ipc_read(struct ipc_conn *c, int timeout_ms, struct proto_reply *rep, char *err, size_t errlen);
+
+/*
+ * Sends one request without waiting; *id is the id its reply will carry.
+ * 0 or a negative errno with a reason in err.
+ */
+int ipc_send(struct ipc_conn *c, const char *cmd, json_t *args, int64_t *id, char *err,
+	     size_t errlen);
 
 /*
  * Sends one request and waits (at most timeout_ms) for its reply, skipping

@@ -3,7 +3,8 @@
  *
  * One thread, one poll loop: the listening socket, a pipe that wakes the
  * loop to stop, and up to MAX_CLIENTS connections, each with its own input
- * buffer.  Handlers run on this thread and must not block for long.
+ * and output buffers (nothing the thread sends ever blocks it).  Handlers run on this thread and
+ * must not block for long.
  */
 #include "ipc/server.h"
 
@@ -27,17 +28,23 @@
 #include "util/util.h"
 
 #define MAX_CLIENTS 64
+#define OUT_MAX (16 << 20) /* a client further behind than this is dropped */
 
 struct client {
-	int fd;	    /* -1 when the slot is free */
-	int events; /* subscribed to events */
-	char *buf;  /* bytes received, not yet a whole line */
+	int fd;	     /* -1 when the slot is free */
+	uint64_t id; /* unique for the server's life; 0 when free */
+	int events;  /* subscribed to events */
+	char *buf;   /* bytes received, not yet a whole line */
 	size_t len;
 	size_t cap;
+	char *out; /* bytes to send: out[ooff..olen) */
+	size_t olen, ooff, ocap;
+	int dead; /* close it at the next turn of the loop */
 };
 
 struct evline {
 	struct evline *next;
+	uint64_t target; /* the one client it goes to, or 0: every subscriber */
 	char *line;
 };
 
@@ -49,45 +56,88 @@ struct ipc_server {
 	pthread_mutex_t evlock; /* protects evq */
 	struct evline *evq;	/* events to send, oldest first */
 	ipc_handler_fn fn;	/* constant */
+	ipc_close_fn on_close;	/* constant, may be NULL */
 	void *arg;
+	uint64_t next_id; /* the id of the next client (server thread) */
 	pthread_t thread;
 	int started;		       /* the thread runs */
 	struct client cl[MAX_CLIENTS]; /* owned by the thread */
 };
 
-static void client_close(struct client *c)
+static void client_close(struct ipc_server *srv, struct client *c)
 {
+	uint64_t id = c->id;
+
 	close(c->fd);
-	c->fd = -1;
-	c->events = 0;
 	free(c->buf);
-	c->buf = NULL;
-	c->len = c->cap = 0;
+	free(c->out);
+	*c = (struct client){.fd = -1};
+	if (srv->on_close)
+		srv->on_close(srv->arg, id);
 }
 
-static void send_line(int fd, char *line)
+/* Sends what is queued for c without blocking; marks it dead on an error. */
+static void flush_out(struct client *c)
 {
-	size_t len;
-	const char *p = line;
-
-	if (!line)
-		return;
-	len = strlen(line);
-	while (len > 0) {
-		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+	while (c->ooff < c->olen) {
+		ssize_t n = send(c->fd, c->out + c->ooff, c->olen - c->ooff,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			break;
-		p += n;
-		len -= (size_t)n;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (n <= 0) {
+			c->dead = 1;
+			return;
+		}
+		c->ooff += (size_t)n;
 	}
+	c->ooff = c->olen = 0;
+}
+
+/* Queues len bytes for c and sends what the socket takes now. */
+static void queue_out(struct client *c, const char *line, size_t len)
+{
+	if (c->dead)
+		return;
+	if (c->ooff > 0 && c->ooff == c->olen)
+		c->ooff = c->olen = 0;
+	if (c->olen - c->ooff + len > OUT_MAX) {
+		log_warn("control socket: a client fell %d MiB behind; dropped", OUT_MAX >> 20);
+		c->dead = 1;
+		return;
+	}
+	if (c->olen + len > c->ocap) {
+		memmove(c->out, c->out + c->ooff, c->olen - c->ooff);
+		c->olen -= c->ooff;
+		c->ooff = 0;
+		size_t cap = c->ocap ? c->ocap : 4096;
+		while (cap < c->olen + len)
+			cap *= 2;
+		char *nb = realloc(c->out, cap);
+		if (!nb) {
+			c->dead = 1;
+			return;
+		}
+		c->out = nb;
+		c->ocap = cap;
+	}
+	memcpy(c->out + c->olen, line, len);
+	c->olen += len;
+	flush_out(c);
+}
+
+/* Queues a line (malloc'd, freed here; NULL is ignored) for c. */
+static void send_line(struct client *c, char *line)
+{
+	if (!line)
+		return;
+	queue_out(c, line, strlen(line));
 	free(line);
 }
 
 static void handle_line(struct ipc_server *srv, struct client *c, const char *line, size_t len)
 {
-	int fd = c->fd;
 	struct proto_request req;
 	char msg[512] = "";
 	json_t *result = NULL;
@@ -95,7 +145,7 @@ static void handle_line(struct ipc_server *srv, struct client *c, const char *li
 
 	rc = proto_request_decode(line, len, &req, msg, sizeof(msg));
 	if (rc < 0) {
-		send_line(fd, proto_reply_error(req.id, -rc, msg));
+		send_line(c, proto_reply_error(req.id, -rc, msg));
 		return;
 	}
 	if (!strcmp(req.cmd, "events")) {
@@ -103,12 +153,12 @@ static void handle_line(struct ipc_server *srv, struct client *c, const char *li
 		result = json_pack("{s:b}", "subscribed", 1);
 		rc = 0;
 	} else {
-		rc = srv->fn(srv->arg, req.cmd, req.args, &result, msg, sizeof(msg));
+		rc = srv->fn(srv->arg, c->id, req.cmd, req.args, &result, msg, sizeof(msg));
 	}
 	if (rc < 0)
-		send_line(fd, proto_reply_error(req.id, -rc, msg[0] ? msg : strerror(-rc)));
+		send_line(c, proto_reply_error(req.id, -rc, msg[0] ? msg : strerror(-rc)));
 	else
-		send_line(fd, proto_reply_ok(req.id, result));
+		send_line(c, proto_reply_ok(req.id, result));
 	json_decref(result);
 	proto_request_release(&req);
 }
@@ -125,7 +175,7 @@ static int client_read(struct ipc_server *srv, struct client *c)
 		if (cap > PROTO_LINE_MAX + 1)
 			cap = PROTO_LINE_MAX + 1;
 		if (cap == c->cap) {
-			send_line(c->fd, proto_reply_error(-1, EMSGSIZE, "request line too long"));
+			send_line(c, proto_reply_error(-1, EMSGSIZE, "request line too long"));
 			return -1;
 		}
 		char *nb = realloc(c->buf, cap);
@@ -166,10 +216,14 @@ static void accept_client(struct ipc_server *srv)
 	for (int i = 0; i < MAX_CLIENTS; i++) {
 		if (srv->cl[i].fd < 0) {
 			srv->cl[i].fd = fd;
+			srv->cl[i].id = ++srv->next_id;
 			return;
 		}
 	}
-	send_line(fd, proto_reply_error(-1, EBUSY, "too many connections"));
+	char *line = proto_reply_error(-1, EBUSY, "too many connections");
+	if (line && send(fd, line, strlen(line), MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		log_warn("control socket: too many connections");
+	free(line);
 	close(fd);
 }
 
@@ -190,18 +244,16 @@ static void send_events(struct ipc_server *srv)
 		size_t len = strlen(q->line);
 		for (int i = 0; i < MAX_CLIENTS; i++) {
 			struct client *c = &srv->cl[i];
-			if (c->fd < 0 || !c->events)
+			if (c->fd < 0 || (q->target ? c->id != q->target : !c->events))
 				continue;
-			ssize_t w = send(c->fd, q->line, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-			if (w != (ssize_t)len) /* gone, or not reading: drop it */
-				client_close(c);
+			queue_out(c, q->line, len);
 		}
 		free(q->line);
 		free(q);
 	}
 }
 
-void ipc_server_publish(struct ipc_server *srv, const char *event, json_t *data)
+void ipc_server_send(struct ipc_server *srv, uint64_t client, const char *event, json_t *data)
 {
 	struct evline *e, **pp;
 
@@ -210,6 +262,7 @@ void ipc_server_publish(struct ipc_server *srv, const char *event, json_t *data)
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return;
+	e->target = client;
 	e->line = proto_event_encode(event, data);
 	if (!e->line) {
 		free(e);
@@ -224,6 +277,11 @@ void ipc_server_publish(struct ipc_server *srv, const char *event, json_t *data)
 		log_warn("control socket: cannot queue an event");
 }
 
+void ipc_server_publish(struct ipc_server *srv, const char *event, json_t *data)
+{
+	ipc_server_send(srv, 0, event, data);
+}
+
 static void *server_main(void *arg)
 {
 	struct ipc_server *srv = arg;
@@ -236,9 +294,14 @@ static void *server_main(void *arg)
 		pfd[n++] = (struct pollfd){.fd = srv->lfd, .events = POLLIN};
 		pfd[n++] = (struct pollfd){.fd = srv->evpipe[0], .events = POLLIN};
 		for (int i = 0; i < MAX_CLIENTS; i++) {
-			if (srv->cl[i].fd >= 0) {
+			struct client *c = &srv->cl[i];
+			if (c->fd >= 0 && c->dead)
+				client_close(srv, c);
+			if (c->fd >= 0) {
 				map[n] = i;
-				pfd[n++] = (struct pollfd){.fd = srv->cl[i].fd, .events = POLLIN};
+				pfd[n++] = (struct pollfd){
+					.fd = c->fd,
+					.events = POLLIN | (c->olen > c->ooff ? POLLOUT : 0)};
 			}
 		}
 		if (poll(pfd, (nfds_t)n, -1) < 0) {
@@ -253,9 +316,14 @@ static void *server_main(void *arg)
 			send_events(srv);
 		if (pfd[1].revents & POLLIN)
 			accept_client(srv);
-		for (int k = 3; k < n; k++)
-			if (pfd[k].revents && client_read(srv, &srv->cl[map[k]]) < 0)
-				client_close(&srv->cl[map[k]]);
+		for (int k = 3; k < n; k++) {
+			struct client *c = &srv->cl[map[k]];
+			if (pfd[k].revents & POLLOUT)
+				flush_out(c);
+			if ((pfd[k].revents & (POLLIN | POLLHUP | POLLERR)) &&
+			    client_read(srv, c) < 0)
+				c->dead = 1;
+		}
 	}
 	return NULL;
 }
@@ -275,7 +343,8 @@ static int socket_alive(const char *path)
 	return alive;
 }
 
-int ipc_server_new(const char *path, ipc_handler_fn fn, void *arg, struct ipc_server **out)
+int ipc_server_new(const char *path, ipc_handler_fn fn, ipc_close_fn on_close, void *arg,
+		   struct ipc_server **out)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	struct ipc_server *srv;
@@ -304,6 +373,7 @@ int ipc_server_new(const char *path, ipc_handler_fn fn, void *arg, struct ipc_se
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		srv->cl[i].fd = -1;
 	srv->fn = fn;
+	srv->on_close = on_close;
 	srv->arg = arg;
 	srv->wake[0] = srv->wake[1] = -1;
 	srv->evpipe[0] = srv->evpipe[1] = -1;
@@ -379,7 +449,7 @@ void ipc_server_stop(struct ipc_server *srv)
 	ipc_server_halt(srv);
 	for (int i = 0; i < MAX_CLIENTS; i++)
 		if (srv->cl[i].fd >= 0)
-			client_close(&srv->cl[i]);
+			client_close(srv, &srv->cl[i]);
 	close(srv->lfd);
 	close(srv->wake[0]);
 	close(srv->wake[1]);

@@ -9,13 +9,16 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /*
  * Answers one request: returns 0 with *result set (a new reference, or
  * NULL for an empty object), or a negative errno with a reason in msg.
  */
-typedef int (*ipc_handler_fn)(void *arg, const char *cmd, json_t *args, json_t **result, char *msg,
-			      size_t msglen);
+typedef int (*ipc_handler_fn)(void *arg, uint64_t client, const char *cmd, json_t *args,
+			      json_t **result, char *msg, size_t msglen);
+/* Told when a connection closes (on the server thread). */
+typedef void (*ipc_close_fn)(void *arg, uint64_t client);
 
 struct ipc_server;
 
@@ -25,16 +28,20 @@ struct ipc_server;
  * file that no daemon answers on is replaced; one that answers gives
  * -EADDRINUSE.  Returns 0 or a negative errno (logged).
  */
-int ipc_server_new(const char *path, ipc_handler_fn fn, void *arg, struct ipc_server **out);
+int ipc_server_new(const char *path, ipc_handler_fn fn, ipc_close_fn on_close, void *arg,
+		   struct ipc_server **out);
 /* Starts the serving thread.  0 or a negative errno. */
 int ipc_server_start(struct ipc_server *srv);
 /*
  * Publishes an event to every connection that subscribed with the "events"
  * command (handled here: it answers {"subscribed":true} and the connection
- * then receives event lines).  Any thread may call it; data is borrowed.  A
- * subscriber whose socket is full is dropped rather than waited for.
+ * then receives event lines).  Any thread may call it; data is borrowed.
+ * Lines a slow reader cannot take yet are kept for it (never waited for); a
+ * reader more than 16 MiB behind is dropped.
  */
 void ipc_server_publish(struct ipc_server *srv, const char *event, json_t *data);
+/* Sends an event to one client (by the id its handler calls got), subscribed or not. */
+void ipc_server_send(struct ipc_server *srv, uint64_t client, const char *event, json_t *data);
 
 /*
  * Stops the thread (no handler runs after it returns) but keeps the server:

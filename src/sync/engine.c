@@ -11,8 +11,9 @@
  *      OFFLINEFILES_SYNC_STATE and the operation it calls for;
  *   3. the operation is carried out when the flags allow it: PULL, ADD_LOCAL
  *      and DELETE_LOCAL need SYNCIN; FILL needs FILLSPARSE (SYNCIN implies
- *      it); PUSH needs SYNCOUT; CONFLICT is resolved by the CR rule, or
- *      recorded in the conflict store and left as it is;
+ *      it); PUSH needs SYNCOUT; CONFLICT goes to the conflict handler when
+ *      there is one, else to the CR rule, else it is recorded in the
+ *      conflict store and left as it is;
  *   4. every item is reported to the caller, applied or not, failed or not,
  *      and the cancel flag is looked at between items.
  * Before each overwrite the side being overwritten is looked at again: the
@@ -97,6 +98,7 @@ static void to_local(const struct index_item *it, struct plan_local *l)
 	l->changed = it->gen != it->synced_gen;
 	l->sparse = it->type == ITEM_FILE && rangeset_total(&it->present) < (uint64_t)it->size;
 	l->mtime = it->mtime;
+	l->size = it->size;
 }
 
 static void to_base(const struct index_item *it, struct plan_base *b)
@@ -533,17 +535,36 @@ static int both_name(struct walk *w, uint64_t dir, const char *dpath, const char
  * as a new file; the server's copy comes in under the real name.
  */
 static int keep_both(struct walk *w, uint64_t dir, const struct entry *e, const char *path,
-		     int64_t *bytes)
+		     const char *asked, int64_t *bytes)
 {
-	char dpath[4096], newname[1024];
+	char dpath[4096], newname[1024], there[8192];
+	struct index_item it;
+	struct smb_stat st;
 	struct node *n;
 	uint64_t nid;
 	int rc;
 
 	snprintf(dpath, sizeof(dpath), "%.*s", (int)(strrchr(path, '/') - path), path);
-	rc = both_name(w, dir, dpath, e->name, newname, sizeof(newname));
-	if (rc < 0)
-		return rc;
+	if (asked && *asked) {
+		/* The handler's name: a free one, valid on the server. */
+		if (!sync_name_ok(asked) || strlen(asked) >= sizeof(newname))
+			return -EINVAL;
+		if (index_lookup(cache_index(w->c), dir, asked, &it) == 0) {
+			index_item_release(&it);
+			return -EEXIST;
+		}
+		snprintf(there, sizeof(there), "%s/%s", dpath, asked);
+		rc = smb_stat(w->s, there, &st);
+		if (rc == 0)
+			return -EEXIST;
+		if (rc != -ENOENT)
+			return rc;
+		snprintf(newname, sizeof(newname), "%s", asked);
+	} else {
+		rc = both_name(w, dir, dpath, e->name, newname, sizeof(newname));
+		if (rc < 0)
+			return rc;
+	}
 	rc = index_move(cache_index(w->c), e->id, dir, newname);
 	if (rc < 0)
 		return rc;
@@ -584,13 +605,104 @@ static int cr_rule(uint32_t flags)
 }
 
 /*
+ * How one conflict is settled: the rule of `ofsync resolve`, else the
+ * conflict handler, else the CR flag.  Returns OFSYNC_RESOLVE_KEEPLOCAL,
+ * _KEEPREMOTE, _KEEPALLCHANGES (name: the handler's name for the local
+ * copy, or empty), _LOG, _SKIP or _ABORT; KEEPLATEST is decided here.  A
+ * clash of a file with a directory is left for the user (LOG) whatever the
+ * rule, as are both copies of a directory.
+ */
+static int settle(struct walk *w, const struct sync_conflict *q, char *name, size_t len)
+{
+	static const int from_keep[] = {
+		[ENGINE_KEEP_LOCAL] = OFSYNC_RESOLVE_KEEPLOCAL,
+		[ENGINE_KEEP_REMOTE] = OFSYNC_RESOLVE_KEEPREMOTE,
+		[ENGINE_KEEP_LATEST] = OFSYNC_RESOLVE_KEEPLATEST,
+		[ENGINE_KEEP_BOTH] = OFSYNC_RESOLVE_KEEPALLCHANGES,
+	};
+	int ans, dirs = q->l->kind == PSIDE_DIR || q->r->kind == PSIDE_DIR;
+
+	name[0] = '\0';
+	if (w->job->keep > 0 && w->job->keep <= ENGINE_KEEP_BOTH) {
+		ans = from_keep[w->job->keep];
+	} else if (w->job->conflict) {
+		ans = w->job->conflict(w->job->arg, q, name, len);
+		name[len - 1] = '\0';
+	} else {
+		switch (w->job->flags & OFSYNC_CR_MASK) {
+		case OFSYNC_CR_KEEPLOCAL:
+			ans = OFSYNC_RESOLVE_KEEPLOCAL;
+			break;
+		case OFSYNC_CR_KEEPREMOTE:
+			ans = OFSYNC_RESOLVE_KEEPREMOTE;
+			break;
+		case OFSYNC_CR_KEEPLATEST:
+			ans = OFSYNC_RESOLVE_KEEPLATEST;
+			break;
+		default:
+			ans = OFSYNC_RESOLVE_LOG;
+		}
+	}
+	switch (ans) {
+	case OFSYNC_RESOLVE_KEEPLATEST:
+		if (dirs)
+			return OFSYNC_RESOLVE_LOG;
+		return plan_resolve(PKEEP_LATEST, q->l, q->r) == PKEEP_LOCAL ?
+			       OFSYNC_RESOLVE_KEEPLOCAL :
+			       OFSYNC_RESOLVE_KEEPREMOTE;
+	case OFSYNC_RESOLVE_KEEPLOCAL:
+	case OFSYNC_RESOLVE_KEEPREMOTE:
+		return dirs ? OFSYNC_RESOLVE_LOG : ans;
+	case OFSYNC_RESOLVE_KEEPALLCHANGES:
+		/* A local delete has no copy to keep: the server's copy stays. */
+		if (q->l->kind == PSIDE_NONE && q->r->kind == PSIDE_FILE)
+			return OFSYNC_RESOLVE_KEEPREMOTE;
+		return q->l->kind == PSIDE_FILE && q->r->kind != PSIDE_DIR ? ans :
+									     OFSYNC_RESOLVE_LOG;
+	case OFSYNC_RESOLVE_SKIP:
+	case OFSYNC_RESOLVE_ABORT:
+		return ans;
+	default:
+		return OFSYNC_RESOLVE_LOG; /* LOG, NONE, or an answer we do not know */
+	}
+}
+
+/* The journal's resolver (struct sync_resolver) over one walk. */
+static int journal_settle(void *arg, const struct sync_conflict *q)
+{
+	struct walk *w = arg;
+	char name[256];
+	int ans = settle(w, q, name, sizeof(name));
+
+	if (ans == OFSYNC_RESOLVE_KEEPALLCHANGES)
+		ans = OFSYNC_RESOLVE_KEEPREMOTE;
+	if (ans == OFSYNC_RESOLVE_KEEPLOCAL || ans == OFSYNC_RESOLVE_KEEPREMOTE)
+		w->res->resolved++;
+	return ans;
+}
+
+static void journal_report(void *arg, const char *path, int state, int op, int result)
+{
+	struct walk *w = arg;
+	struct sync_item_report r = {
+		.path = path, .state = state, .op = op, .applied = 1, .result = result};
+
+	w->res->items++; /* a conflict is counted by the replay */
+	if (result < 0 && result != -ESTALE)
+		w->res->failed++;
+	if (w->job->item)
+		w->job->item(w->job->arg, &r);
+}
+
+/*
  * Carries out the decision d for entry e (in directory dir, at path).
  * Fills r.  Returns a negative errno only for errors that must stop the
  * sync (the share went offline); item errors go into r->result.
  */
 static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char *path,
 		 const struct plan_decision *d, const struct plan_local *l,
-		 const struct plan_remote *rm, uint32_t pins, struct sync_item_report *r)
+		 const struct plan_base *b, const struct plan_remote *rm, uint32_t pins,
+		 struct sync_item_report *r)
 {
 	uint32_t f = w->job->flags;
 	int in = !!(f & OFSYNC_SYNCIN), out = !!(f & OFSYNC_SYNCOUT);
@@ -598,7 +710,8 @@ static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char
 	struct cache *c = w->c;
 	struct smb *s = w->s;
 	uint64_t id = e->id;
-	int rc = 0, keep;
+	int rc = 0, ans;
+	char name[256];
 
 	r->applied = 0;
 	switch (d->op) {
@@ -644,7 +757,7 @@ static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char
 	r->applied = 1;
 	if (w->job->dry_run) {
 		/* A conflict that no rule would settle is reported as one. */
-		if (d->op == POP_CONFLICT && !w->job->keep && !cr_rule(f))
+		if (d->op == POP_CONFLICT && !w->job->keep && (w->job->conflict || !cr_rule(f)))
 			r->result = -ESTALE;
 		return 0;
 	}
@@ -705,26 +818,26 @@ static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char
 		break;
 	case POP_DELETE_REMOTE:
 		break; /* local deletes travel in the journal, replayed above */
-	case POP_CONFLICT:
-		keep = w->job->keep ? w->job->keep : cr_rule(f);
-		if (keep == ENGINE_KEEP_BOTH && l->kind == PSIDE_FILE && rm->kind != PSIDE_DIR) {
-			rc = keep_both(w, dir, e, path, &r->bytes);
-			if (rc == 0) {
-				sync_clear_conflict(c, id);
-				w->res->resolved++;
-			}
-			break;
+	case POP_CONFLICT: {
+		struct sync_conflict q = {path, d->state, l, b, rm};
+		ans = settle(w, &q, name, sizeof(name));
+		if (ans == OFSYNC_RESOLVE_ABORT) {
+			r->applied = 0;
+			r->skipped = "aborted";
+			return -ECANCELED;
 		}
-		if (keep && keep != ENGINE_KEEP_BOTH && rm->kind != PSIDE_DIR &&
-		    l->kind != PSIDE_DIR)
-			keep = plan_resolve(keep, l, rm);
-		else if (keep == ENGINE_KEEP_BOTH)
-			keep = 0; /* both copies of a dir: for the user */
-		else
-			keep = 0; /* file/dir clashes wait for the user */
-		if (keep == PKEEP_LOCAL && out) {
+		if (ans == OFSYNC_RESOLVE_SKIP) {
+			r->applied = 0;
+			r->skipped = "conflict skipped";
+			return 0;
+		}
+		if (ans == OFSYNC_RESOLVE_KEEPALLCHANGES && !(in && out))
+			ans = OFSYNC_RESOLVE_LOG; /* it moves data both ways */
+		if (ans == OFSYNC_RESOLVE_KEEPALLCHANGES) {
+			rc = keep_both(w, dir, e, path, name, &r->bytes);
+		} else if (ans == OFSYNC_RESOLVE_KEEPLOCAL && out) {
 			rc = push_over(c, s, id, path);
-		} else if (keep == PKEEP_REMOTE && in) {
+		} else if (ans == OFSYNC_RESOLVE_KEEPREMOTE && in) {
 			if (rm->kind == PSIDE_NONE) {
 				/* deleted there: the local copy goes, changes and all */
 				rc = cache_delete_tree(c, id);
@@ -744,6 +857,7 @@ static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char
 			w->res->resolved++;
 		}
 		break;
+	}
 	}
 	r->result = rc;
 	return smb_is_conn_error(rc) ? rc : 0;
@@ -789,9 +903,23 @@ static int do_entry(struct walk *w, uint64_t dir, const char *dpath, const struc
 			w->job->item(w->job->arg, &r);
 		return 0;
 	}
-	rc = apply(w, dir, e, path, &d, &l, &rm, pins, &r);
+	if (w->job->item_begin)
+		w->job->item_begin(w->job->arg, path);
+	for (;;) {
+		int resp = OFSYNC_OP_CONTINUE;
+		rc = apply(w, dir, e, path, &d, &l, &b, &rm, pins, &r);
+		w->res->bytes += r.bytes;
+		if (w->job->item)
+			resp = w->job->item(w->job->arg, &r);
+		if (resp == OFSYNC_OP_ABORT && rc == 0)
+			rc = -ECANCELED;
+		if (resp != OFSYNC_OP_RETRY || rc < 0 || r.result == 0 || r.result == -ESTALE ||
+		    r.skipped)
+			break;
+		/* A failed item, and the caller asked for another try. */
+		r = (struct sync_item_report){.path = path, .state = d.state, .op = d.op};
+	}
 	w->res->items++;
-	w->res->bytes += r.bytes;
 	if (r.skipped)
 		w->res->skipped++;
 	else if (r.applied && r.result == 0 && d.op != POP_CONFLICT)
@@ -800,8 +928,6 @@ static int do_entry(struct walk *w, uint64_t dir, const char *dpath, const struc
 		w->res->conflicts++;
 	else if (r.result < 0)
 		w->res->failed++;
-	if (w->job->item)
-		w->job->item(w->job->arg, &r);
 	if (rc < 0)
 		return rc;
 
@@ -887,9 +1013,10 @@ int sync_run(struct cache *c, struct smb *s, const struct sync_job *job, struct 
 		lower_priority(&prio);
 	if ((job->flags & OFSYNC_SYNCOUT) && !job->dry_run) {
 		unsigned done, conflicts;
-		rc = sync_replay_journal(c, s, job->share, job->share_root,
-					 !(job->flags & OFSYNC_SKIPSUSPENDEDDIRS),
-					 !!(job->flags & OFSYNC_NONEWFILESOUT), &done, &conflicts);
+		struct sync_resolver rs = {journal_settle, journal_report, &w};
+		rc = sync_replay_journal(
+			c, s, job->share, job->share_root, !(job->flags & OFSYNC_SKIPSUSPENDEDDIRS),
+			!!(job->flags & OFSYNC_NONEWFILESOUT), &rs, &done, &conflicts);
 		res->applied += done;
 		res->conflicts += conflicts;
 		if (rc < 0)

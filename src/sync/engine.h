@@ -11,6 +11,8 @@
 
 #include "cache/cache.h"
 #include "smb/smb.h"
+#include "sync/plan.h"
+#include "sync/sync.h"
 
 struct sync_item_report {
 	const char *path;    /* below the share root, "/a/b" */
@@ -40,7 +42,18 @@ struct sync_job {
 	int pinned_only;       /* FILL only files that carry a pin (after `ofsync pin`) */
 	int keep; /* ENGINE_KEEP_*: a rule for conflicts that overrides the CR flags, or 0 */
 	volatile int *cancel; /* set non-zero to stop between items; may be NULL */
-	void (*item)(void *arg, const struct sync_item_report *r); /* every item, may be NULL */
+	/*
+	 * Every item's result, may be NULL.  Returns an OFSYNC_OP_* response:
+	 * RETRY runs a failed item again, ABORT ends the sync cancelled.
+	 */
+	int (*item)(void *arg, const struct sync_item_report *r);
+	void (*item_begin)(void *arg, const char *path); /* before each item, may be NULL */
+	/*
+	 * The conflict handler, may be NULL: returns an OFSYNC_RESOLVE_* and, for
+	 * KEEPALLCHANGES, may write the local copy's new leaf name into name.
+	 * When set, the CR flags are not used.
+	 */
+	int (*conflict)(void *arg, const struct sync_conflict *q, char *name, size_t len);
 	void *arg;
 };
 

@@ -9,8 +9,13 @@
  *           there is a conflict.
  *   CREATE  an existing file is a conflict (FileCreatedOnClient_FileOnServer)
  *           unless it is the item's own upload.
- *   UNLINK  a file changed on the server since the base is not deleted
- *           (DeletedOnClient_FileChangedOnServer); a missing one is fine.
+ *   UNLINK  a file changed on the server since the base is a conflict
+ *           (DeletedOnClient_FileChangedOnServer): the resolver (the sync's
+ *           handler or CR rule) may delete it anyway (KEEPLOCAL), drop the
+ *           delete so that the server's copy comes back (KEEPREMOTE), leave
+ *           it for later (SKIP) or stop; else it is not deleted and is
+ *           recorded.  KEEPLATEST weighs the time of the delete against the
+ *           server's mtime.  A missing file is fine.
  *   RMDIR   a directory the server filled meanwhile is not deleted.
  *   RENAME  a source gone from the server, or a target that exists there, is
  *           a conflict; nothing is overwritten.
@@ -25,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ofsync.h"
 #include "sync/sync.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -85,11 +91,64 @@ static int is_own(struct cache *c, const struct journal_op *op, const struct smb
 	return own;
 }
 
+/* What apply() made of an op besides 0 (done) and a negative errno. */
+enum {
+	OP_CONFLICT = 1, /* recorded here; the item's later ops are dropped */
+	OP_DROPPED = 2,	 /* settled by giving up the local change */
+	OP_HELD = 3,	 /* left in the journal (SKIP), and the item's later ops with it */
+};
+
+/* A local delete against a server change: asks the resolver. */
+static int unlink_conflict(struct cache *c, struct smb *s, const struct journal_op *op,
+			   const struct smb_stat *st, const struct sync_resolver *res)
+{
+	struct plan_local l = {.kind = PSIDE_NONE, .deleted = 1, .mtime = op->time};
+	struct plan_base b = {.valid = 1,
+			      .kind = PSIDE_FILE,
+			      .size = op->base.size,
+			      .mtime = op->base.mtime,
+			      .file_id = op->base.file_id};
+	struct plan_remote r = {.kind = st->type == SMB_DIR ? PSIDE_DIR : PSIDE_FILE,
+				.size = st->size,
+				.mtime = st->mtime,
+				.file_id = st->file_id};
+	struct sync_conflict q = {op->path, PSTATE_DeletedOnClient_FileChangedOnServer, &l, &b, &r};
+	int ans = res ? res->settle(res->arg, &q) : OFSYNC_RESOLVE_LOG;
+	int rc;
+
+	switch (ans) {
+	case OFSYNC_RESOLVE_KEEPLOCAL:
+		rc = smb_unlink(s, op->path);
+		rc = rc == -ENOENT ? 0 : rc;
+		break;
+	case OFSYNC_RESOLVE_KEEPREMOTE:
+		rc = OP_DROPPED; /* a sync-in brings the server's copy back */
+		break;
+	case OFSYNC_RESOLVE_SKIP:
+		return OP_HELD;
+	case OFSYNC_RESOLVE_ABORT:
+		return -ECANCELED;
+	default:
+		sync_record_conflict(c, op->share, op->item, op->path,
+				     "DeletedOnClient_FileChangedOnServer",
+				     "changed on the server; not deleted there");
+		rc = OP_CONFLICT;
+		break;
+	}
+	if (res && res->report && !smb_is_conn_error(rc))
+		res->report(res->arg, op->path, q.state, POP_CONFLICT,
+			    rc == OP_CONFLICT ? -ESTALE :
+			    rc > 0	      ? 0 :
+						rc);
+	return rc;
+}
+
 /*
- * Applies one op.  Returns 0 when done, 1 when it is a conflict (recorded
- * here), or a negative errno (a connection error leaves it for later).
+ * Applies one op.  Returns 0 when done, OP_* (a conflict is recorded here),
+ * or a negative errno (a connection error leaves it for later).
  */
-static int apply(struct cache *c, struct smb *s, const struct journal_op *op)
+static int apply(struct cache *c, struct smb *s, const struct journal_op *op,
+		 const struct sync_resolver *res)
 {
 	struct smb_stat st;
 	struct smb_file *f;
@@ -105,7 +164,7 @@ static int apply(struct cache *c, struct smb *s, const struct journal_op *op)
 				sync_record_conflict(c, op->share, op->item, op->path,
 						     "DirCreatedOnClient_FileOnServer",
 						     "a file of that name is on the server");
-				return 1;
+				return OP_CONFLICT;
 			}
 		}
 		if (rc == 0)
@@ -121,7 +180,7 @@ static int apply(struct cache *c, struct smb *s, const struct journal_op *op)
 				sync_record_conflict(c, op->share, op->item, op->path,
 						     "FileCreatedOnClient_FileOnServer",
 						     "the server has a file of that name too");
-				return 1;
+				return OP_CONFLICT;
 			}
 		}
 		if (rc == 0)
@@ -133,12 +192,8 @@ static int apply(struct cache *c, struct smb *s, const struct journal_op *op)
 			return 0;
 		if (rc < 0)
 			return rc;
-		if (op->base.valid && sync_base_changed(&op->base, &st)) {
-			sync_record_conflict(c, op->share, op->item, op->path,
-					     "DeletedOnClient_FileChangedOnServer",
-					     "changed on the server; not deleted there");
-			return 1;
-		}
+		if (op->base.valid && sync_base_changed(&op->base, &st))
+			return unlink_conflict(c, s, op, &st, res);
 		rc = smb_unlink(s, op->path);
 		return rc == -ENOENT ? 0 : rc;
 	case JOP_RMDIR:
@@ -149,7 +204,7 @@ static int apply(struct cache *c, struct smb *s, const struct journal_op *op)
 			sync_record_conflict(c, op->share, op->item, op->path,
 					     "DeletedOnClient_DirChangedOnServer",
 					     "the server's directory is not empty; not deleted");
-			return 1;
+			return OP_CONFLICT;
 		}
 		return rc;
 	case JOP_RENAME:
@@ -159,7 +214,7 @@ static int apply(struct cache *c, struct smb *s, const struct journal_op *op)
 				 op->path2);
 			sync_record_conflict(c, op->share, op->item, op->path2,
 					     "RenamedOnClient_DeletedOnServer", why);
-			return 1;
+			return OP_CONFLICT;
 		}
 		if (rc < 0)
 			return rc;
@@ -169,7 +224,7 @@ static int apply(struct cache *c, struct smb *s, const struct journal_op *op)
 				 op->path, op->path2);
 			sync_record_conflict(c, op->share, op->item, op->path2,
 					     "RenamedOnClient_FileOnServer", why);
-			return 1;
+			return OP_CONFLICT;
 		}
 		if (rc != -ENOENT)
 			return rc;
@@ -178,9 +233,21 @@ static int apply(struct cache *c, struct smb *s, const struct journal_op *op)
 	return -EINVAL;
 }
 
+/* Adds item to the held list; 0 or -ENOMEM. */
+static int hold(uint64_t **held, size_t *nheld, uint64_t item)
+{
+	uint64_t *nh = realloc(*held, (*nheld + 1) * sizeof(**held));
+
+	if (!nh)
+		return -ENOMEM;
+	*held = nh;
+	nh[(*nheld)++] = item;
+	return 0;
+}
+
 int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, uint64_t root,
-			int include_suspended, int no_new_files, unsigned *done,
-			unsigned *conflicts)
+			int include_suspended, int no_new_files, const struct sync_resolver *res,
+			unsigned *done, unsigned *conflicts)
 {
 	struct journal_op op;
 	uint64_t after = 0, *held = NULL;
@@ -198,13 +265,9 @@ int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, uint64_t
 		for (size_t i = 0; i < nheld; i++)
 			is_held |= held[i] == op.item;
 		if (!is_held && no_new_files && op.op == JOP_CREATE) {
-			uint64_t *nh = realloc(held, (nheld + 1) * sizeof(*held));
-			if (!nh) {
-				rc = -ENOMEM;
+			rc = hold(&held, &nheld, op.item);
+			if (rc < 0)
 				break;
-			}
-			held = nh;
-			held[nheld++] = op.item;
 			is_held = 1;
 		}
 		if (is_held)
@@ -215,10 +278,16 @@ int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, uint64_t
 			free(held);
 			return 0; /* suspended: it and all after it wait, in order */
 		}
-		rc = apply(c, s, &op);
-		if (rc < 0 && smb_is_conn_error(rc)) {
+		rc = apply(c, s, &op, res);
+		if (rc < 0 && (smb_is_conn_error(rc) || rc == -ECANCELED)) {
 			free(held);
 			return rc; /* keep it for the next try */
+		}
+		if (rc == OP_HELD) {
+			rc = hold(&held, &nheld, op.item);
+			if (rc < 0)
+				break;
+			continue;
 		}
 		if (rc < 0) {
 			/* The server refused it for good (a name it does not take, ...). */
@@ -227,10 +296,13 @@ int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, uint64_t
 			sync_record_conflict(c, share, op.item,
 					     op.op == JOP_RENAME ? op.path2 : op.path, "Error",
 					     why);
-			rc = 1;
+			rc = OP_CONFLICT;
 		}
-		if (rc == 1) {
+		if (rc == OP_CONFLICT) {
 			(*conflicts)++;
+			index_journal_drop_item(cache_index(c), op.item);
+		} else if (rc == OP_DROPPED) {
+			(*done)++;
 			index_journal_drop_item(cache_index(c), op.item);
 		} else {
 			(*done)++;

@@ -217,6 +217,16 @@ err_unlink:
 	return rc;
 }
 
+int sync_name_ok(const char *name)
+{
+	if (!*name || !strcmp(name, ".") || !strcmp(name, "..") || sync_name_hidden(name))
+		return 0;
+	for (const unsigned char *p = (const unsigned char *)name; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || strchr("\\/:*?\"<>|", *p))
+			return 0;
+	return 1;
+}
+
 int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, uint64_t root,
 		   struct sync_out_stats *out)
 {
@@ -226,7 +236,7 @@ int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, uint64_t root
 
 	memset(out, 0, sizeof(*out));
 	unsigned jconf = 0;
-	rc = sync_replay_journal(c, s, share, root, 0, 0, &out->ops, &jconf);
+	rc = sync_replay_journal(c, s, share, root, 0, 0, NULL, &out->ops, &jconf);
 	out->conflicts += jconf;
 	if (rc < 0)
 		return rc; /* offline again: the files wait too */

@@ -10,12 +10,19 @@
 
 #include "cache/cache.h"
 #include "smb/smb.h"
+#include "sync/plan.h"
 
 /* Prefix of the temporary names uploads use; hidden from listings. */
 #define SYNC_TMP_PREFIX ".~ofsync-"
 
 /* True for names the mount never shows (our temporary upload names). */
 int sync_name_hidden(const char *name);
+/*
+ * Is name one a new item may take?  Not one of our temporary names, no
+ * control characters and none of \\ / : * ? " < > | (SMB refuses them), not
+ * "." or "..", not empty.  1 or 0.
+ */
+int sync_name_ok(const char *name);
 
 /* Converts a server stat to a base. */
 void sync_base_from_stat(struct rbase *b, const struct smb_stat *st);
@@ -102,9 +109,31 @@ void sync_record_conflict(struct cache *c, uint64_t share, uint64_t item, const 
  * when the journal is empty afterwards, or the connection error that
  * stopped it.
  */
+/* A conflict, as the engine puts it to a conflict handler. */
+struct sync_conflict {
+	const char *path; /* below the share root */
+	int state;	  /* enum plan_state */
+	const struct plan_local *l;
+	const struct plan_base *b;
+	const struct plan_remote *r;
+};
+
+/*
+ * How the journal's replay settles a conflict it finds (a local delete of a
+ * file changed on the server): settle returns OFSYNC_RESOLVE_KEEPLOCAL,
+ * _KEEPREMOTE, _LOG, _SKIP or _ABORT (KEEPLATEST and KEEPALLCHANGES are
+ * already mapped), and report is told the outcome (result 0, -ESTALE when
+ * left as a conflict).  NULL: every conflict is recorded.
+ */
+struct sync_resolver {
+	int (*settle)(void *arg, const struct sync_conflict *q);
+	void (*report)(void *arg, const char *path, int state, int op, int result);
+	void *arg;
+};
+
 int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, uint64_t root,
-			int include_suspended, int no_new_files, unsigned *done,
-			unsigned *conflicts);
+			int include_suspended, int no_new_files, const struct sync_resolver *res,
+			unsigned *done, unsigned *conflicts);
 
 struct sync_out_stats {
 	unsigned ops;	    /* journal ops applied */
