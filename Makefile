@@ -41,9 +41,14 @@ IPC_OBJS   := src/ipc/proto.o src/ipc/client.o
 IPCD_OBJS  := src/ipc/server.o
 DAEMON_OBJS := src/ofsyncd.o src/ctl.o src/prober.o src/syncer.o src/options.o $(UTIL_OBJS) $(CACHE_OBJS) $(SMB_OBJS) \
                $(SYNC_OBJS) $(FS_OBJS) $(IPC_OBJS) $(IPCD_OBJS)
-CLI_OBJS   := tools/ofsync.o $(UTIL_OBJS) $(IPC_OBJS)
+# libofsync: the client library (include/ofsync.h, ofsync(3)); static, and
+# shared from position-independent objects of the same sources.
+LIB_OBJS   := src/lib/libofsync.o src/ipc/proto.o src/ipc/client.o src/sync/flags.o src/util/util.o
+LIB_SOVER  := 0
+LIB_VER    := 0.1.0
+CLI_OBJS   := tools/ofsync.o tools/bar.o
 
-UNIT_TESTS := test_range test_unc test_proto test_options test_plan test_lnk test_flags
+UNIT_TESTS := test_range test_unc test_proto test_options test_plan test_lnk test_flags test_bar
 test_range_OBJS   := src/util/range.o
 test_unc_OBJS     := src/util/unc.o src/util/util.o
 test_proto_OBJS   := src/ipc/proto.o src/util/util.o
@@ -51,8 +56,11 @@ test_options_OBJS := src/options.o src/util/unc.o src/util/log.o src/util/util.o
 test_plan_OBJS    := src/sync/plan.o
 test_lnk_OBJS     := src/sync/lnk.o src/util/unc.o src/util/util.o
 test_flags_OBJS   := src/sync/flags.o
+test_bar_OBJS     := tools/bar.o src/util/util.o
 
-BINS := $(BUILD)/ofsyncd $(BUILD)/ofsync
+LIBS_BUILT := $(BUILD)/libofsync.a $(BUILD)/libofsync.so.$(LIB_VER) $(BUILD)/libofsync.so \
+              $(BUILD)/ofsync.pc
+BINS := $(BUILD)/ofsyncd $(BUILD)/ofsync $(LIBS_BUILT) $(BUILD)/examples/sync_conflicts
 
 all: $(BINS)
 
@@ -67,8 +75,33 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c
 $(BUILD)/ofsyncd: $(addprefix $(BUILD)/,$(DAEMON_OBJS))
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/ofsync: $(addprefix $(BUILD)/,$(CLI_OBJS))
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -fPIC -c -o $@ $<
+
+$(BUILD)/libofsync.a: $(addprefix $(BUILD)/,$(LIB_OBJS))
+	rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libofsync.so.$(LIB_VER): $(addprefix $(BUILD)/pic/,$(LIB_OBJS)) src/lib/libofsync.map
+	$(CC) $(LDFLAGS) -shared -Wl,-soname,libofsync.so.$(LIB_SOVER) \
+	    -Wl,--version-script=src/lib/libofsync.map -o $@ $(addprefix $(BUILD)/pic/,$(LIB_OBJS)) \
+	    $(shell pkg-config --libs jansson)
+
+$(BUILD)/libofsync.so: $(BUILD)/libofsync.so.$(LIB_VER)
+	ln -sf libofsync.so.$(LIB_VER) $(BUILD)/libofsync.so.$(LIB_SOVER)
+	ln -sf libofsync.so.$(LIB_VER) $@
+
+$(BUILD)/ofsync.pc: src/lib/ofsync.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIB_VER)|' $< > $@
+
+$(BUILD)/ofsync: $(addprefix $(BUILD)/,$(CLI_OBJS)) $(BUILD)/libofsync.a
+	$(CC) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson)
+
+# The example of ofsync(3), linked with the shared library as a user would.
+$(BUILD)/examples/sync_conflicts: examples/sync_conflicts.c $(BUILD)/libofsync.so include/ofsync.h
+	@mkdir -p $(dir $@)
+	$(CC) -Iinclude $(CFLAGS) $(LDFLAGS) -o $@ $< -L$(BUILD) -Wl,-rpath,$(abspath $(BUILD)) -lofsync
 
 define unit_rule
 $(BUILD)/tests/unit/$(1): $(BUILD)/tests/unit/$(1).o $(addprefix $(BUILD)/,$($(1)_OBJS))

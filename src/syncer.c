@@ -185,11 +185,10 @@ static void report_begin(void *arg, const char *path)
 
 static json_t *side_json(int kind, int changed, int64_t size, int64_t mtime_ns)
 {
-	return json_pack("{s:s, s:b, s:I, s:I}", "kind",
-			 kind == PSIDE_FILE ? "file" :
-			 kind == PSIDE_DIR  ? "dir" :
-					      "none",
-			 changed, "size", (json_int_t)size, "mtime", (json_int_t)mtime_ns);
+	const char *k = kind == PSIDE_FILE ? "file" : kind == PSIDE_DIR ? "dir" : "none";
+
+	return json_pack("{s:s, s:b, s:I, s:I}", "kind", k, "changed", changed, "size",
+			 (json_int_t)size, "mtime", (json_int_t)mtime_ns);
 }
 
 /* The engine's conflict handler for a caller that answers conflicts. */
@@ -231,7 +230,7 @@ static void run_job(struct syncer *sy, struct sync_req *q)
 
 	if (q->nroots == 1 && q->roots[0] == m->root &&
 	    index_stats(cache_index(m->cache), m->share, &st) == 0)
-		estimate = st.items;
+		estimate = st.items > 0 ? st.items - 1 : 0; /* the root is not an item */
 	if (q->nroots == 1 && q->roots[0] != m->root) {
 		struct index_item it;
 		if (index_get(cache_index(m->cache), q->roots[0], &it) == 0) {

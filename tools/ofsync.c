@@ -1,11 +1,10 @@
 /*
- * ofsync.c - the command line: talks to ofsyncd over its control socket.
- *
- *   ofsync [--socket PATH] [--json] COMMAND ...
- *     status [SHARE|PATH]   per share: online/offline, items, cached, dirty
- *     info PATH...          one item's state: local, remote base, cache
- *     offline / online [SHARE]
- *     events                published events, as they happen
+ * ofsync.c - the command line, built on libofsync (include/ofsync.h): it
+ * never speaks the control socket by itself.  `sync` is
+ * ofsync_synchronize with a progress sink that draws a bar on a terminal,
+ * prints one line per item otherwise, or one JSON object per event with
+ * --json; --interactive asks each conflict on the terminal.  The other
+ * commands go through ofsync_request and print the daemon's answer.
  *
  * Exit statuses are enum ofsync_exit (include/ofsync.h, ofsync(1)).
  */
@@ -20,11 +19,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ipc/client.h"
+#include <sys/ioctl.h>
+
+#include "bar.h"
 #include "ofsync.h"
 #include "util/util.h"
-
-#define CALL_TIMEOUT_MS 30000
 
 static int json_out;
 
@@ -61,46 +60,10 @@ static void usage(FILE *f)
 		"  -h, --help      this text;  -V, --version  the version\n");
 }
 
-/* Makes a path absolute and lexically normal; UNC names pass unchanged. */
+/* Makes a path absolute and lexically normal (ofsync_abspath). */
 static int absolute(const char *in, char *out, size_t len)
 {
-	char buf[PATH_MAX * 2], cwd[PATH_MAX];
-	char *parts[512];
-	size_t np = 0, o = 0;
-	char *save, *tok;
-
-	if (!strncmp(in, "//", 2) || !strncmp(in, "\\\\", 2) || !strncmp(in, "smb://", 6)) {
-		snprintf(out, len, "%s", in);
-		return 0;
-	}
-	if (in[0] == '/') {
-		snprintf(buf, sizeof(buf), "%s", in);
-	} else {
-		if (!getcwd(cwd, sizeof(cwd)))
-			return -errno;
-		snprintf(buf, sizeof(buf), "%s/%s", cwd, in);
-	}
-	for (tok = strtok_r(buf, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
-		if (!strcmp(tok, "."))
-			continue;
-		if (!strcmp(tok, "..")) {
-			if (np)
-				np--;
-			continue;
-		}
-		if (np == sizeof(parts) / sizeof(parts[0]))
-			return -ENAMETOOLONG;
-		parts[np++] = tok;
-	}
-	if (np == 0)
-		return snprintf(out, len, "/") < (int)len ? 0 : -ENAMETOOLONG;
-	for (size_t i = 0; i < np; i++) {
-		int n = snprintf(out + o, len - o, "/%s", parts[i]);
-		if (n < 0 || (size_t)n >= len - o)
-			return -ENAMETOOLONG;
-		o += (size_t)n;
-	}
-	return 0;
+	return ofsync_abspath(in, out, len);
 }
 
 static const char *jstr(json_t *o, const char *k)
@@ -209,8 +172,6 @@ static int target_arg(const char *cmd, int argc, char **argv, json_t *args)
 	return 0;
 }
 
-static void print_event(const struct proto_reply *ev);
-
 static const char *event_filter; /* events --sync-id=ID */
 
 /* The PINFOR* flag of a pin kind name, or 0. */
@@ -263,23 +224,30 @@ static int pin_args(const char *cmd, int argc, char **argv, json_t *args)
 	}
 	return 0;
 }
-static int sync_async; /* sync --async */
+/* sync's settings, from its options. */
+static struct {
+	int async;
+	int interactive;
+	int dry_run;
+	const char *sync_id;
+	uint32_t flags;
+	const char **paths;
+	size_t npaths;
+} so;
 
 /*
  * sync [PATH...] [--in] [--out] [--fill-sparse] [--keep-local|--keep-remote|
- * --keep-latest] [--sync-id=UUID] [--async] [--dry-run]: the control flags
- * with the Windows values.  Options of the contract that this version does
- * not carry out are refused, not ignored.
+ * --keep-latest] [--interactive] [--sync-id=UUID] [--async] [--dry-run] ...:
+ * the control flags with the Windows values.
  */
-static int sync_args(int argc, char **argv, json_t *args)
+static int sync_args(int argc, char **argv)
 {
-	static const char *const later[] = {"--interactive"};
-	char path[PATH_MAX * 2];
 	uint32_t flags = 0, dir = 0, cr = 0;
-	json_t *paths = json_array();
 	int ncr = 0;
 
-	json_object_set_new(args, "paths", paths);
+	so.paths = calloc((size_t)argc + 1, sizeof(*so.paths));
+	if (!so.paths)
+		return OFSYNC_EXIT_FAILED;
 	for (int i = 0; i < argc; i++) {
 		const char *a = argv[i];
 		if (!strcmp(a, "--in")) {
@@ -294,6 +262,9 @@ static int sync_args(int argc, char **argv, json_t *args)
 			cr = OFSYNC_CR_KEEPREMOTE, ncr++;
 		} else if (!strcmp(a, "--keep-latest")) {
 			cr = OFSYNC_CR_KEEPLATEST, ncr++;
+		} else if (!strcmp(a, "--interactive")) {
+			flags |= OFSYNC_INTERACTIVE | OFSYNC_CONSOLE;
+			so.interactive = 1;
 		} else if (!strcmp(a, "--pin-new")) {
 			flags |= OFSYNC_PINNEWFILES;
 		} else if (!strcmp(a, "--pin-link-targets")) {
@@ -316,29 +287,16 @@ static int sync_args(int argc, char **argv, json_t *args)
 		} else if (!strcmp(a, "--low-priority")) {
 			flags |= OFSYNC_LOWPRIORITY;
 		} else if (!strcmp(a, "--async")) {
-			sync_async = 1;
+			so.async = 1;
 		} else if (!strcmp(a, "--dry-run")) {
-			json_object_set_new(args, "dry_run", json_true());
+			so.dry_run = 1;
 		} else if (!strncmp(a, "--sync-id=", 10)) {
-			json_object_set_new(args, "sync_id", json_string(a + 10));
+			so.sync_id = a + 10;
 		} else if (a[0] == '-' && a[1] == '-') {
-			for (size_t k = 0; k < sizeof(later) / sizeof(later[0]); k++) {
-				if (!strncmp(a, later[k], strlen(later[k]))) {
-					fprintf(stderr,
-						"ofsync: sync: %s is not available in this "
-						"version\n",
-						later[k]);
-					return OFSYNC_EXIT_USAGE;
-				}
-			}
 			fprintf(stderr, "ofsync: sync: unknown option '%s'\n", a);
 			return OFSYNC_EXIT_USAGE;
 		} else {
-			if (absolute(a, path, sizeof(path)) < 0) {
-				fprintf(stderr, "ofsync: %s: path too long\n", a);
-				return OFSYNC_EXIT_USAGE;
-			}
-			json_array_append_new(paths, json_string(path));
+			so.paths[so.npaths++] = a;
 		}
 	}
 	if (ncr > 1) {
@@ -346,68 +304,213 @@ static int sync_args(int argc, char **argv, json_t *args)
 				"exclude each other\n");
 		return OFSYNC_EXIT_USAGE;
 	}
+	if (so.async && so.interactive) {
+		fprintf(stderr, "ofsync: sync: --async returns at once; it cannot ask "
+				"(--interactive)\n");
+		return OFSYNC_EXIT_USAGE;
+	}
 	/* No direction given: both; --fill-sparse alone only fills. */
 	if (!dir && !(flags & OFSYNC_FILLSPARSE))
 		dir = OFSYNC_SYNCIN | OFSYNC_SYNCOUT;
-	json_object_set_new(args, "flags", json_integer(flags | dir | cr));
+	so.flags = flags | dir | cr;
 	return 0;
 }
 
-/*
- * Follows a sync started on conn: prints each SyncFileResult of sync id and
- * returns the exit status from its SyncEnd.
- */
-static int follow_sync(struct ipc_conn *c, const char *id)
-{
-	struct proto_reply ev;
-	char err[512];
+/* What the progress sink draws with. */
+static struct {
+	int tty;	/* stdout is a terminal: draw the bar */
+	int drawn;	/* a bar line is on the screen */
+	int64_t t0;	/* when the sync began (mono ns) */
+	int64_t last;	/* when the bar was drawn last */
+	struct bar bar; /* its counters */
+	char current[1024];
+} pr;
 
-	for (;;) {
-		int rc = ipc_read(c, -1, &ev, err, sizeof(err));
-		if (rc < 0) {
-			fprintf(stderr, "ofsync: %s\n", err);
-			return OFSYNC_EXIT_NO_DAEMON;
-		}
-		if (!ev.event[0] || strcmp(jstr(ev.body, "sync_id"), id)) {
-			proto_reply_release(&ev);
-			continue;
-		}
-		if (json_out) {
-			print_event(&ev);
-		} else if (!strcmp(ev.event, "SyncFileResult") &&
-			   (strcmp(jstr(ev.body, "op"), "NONE") ||
-			    strcmp(jstr(ev.body, "result"), "ok") || *jstr(ev.body, "skipped"))) {
-			const char *sk = jstr(ev.body, "skipped");
-			int asked = json_is_true(json_object_get(ev.body, "applied"));
-			char note[64] = "";
-			if (*sk)
-				snprintf(note, sizeof(note), " (%s: %s)",
-					 strcmp(sk, "open") ? "skipped" : "backed off", sk);
-			else if (!asked)
-				snprintf(note, sizeof(note), " (not asked)");
-			printf("%s: %s, %s%s: %s\n", jstr(ev.body, "path"), jstr(ev.body, "state"),
-			       jstr(ev.body, "op"), note, jstr(ev.body, "result"));
-		}
-		if (!strcmp(ev.event, "SyncEnd")) {
-			const char *res = jstr(ev.body, "result");
-			int status = OFSYNC_EXIT_OK;
-			if (!json_out)
-				printf("sync %s: %s; %lld items, %lld applied, %lld conflicts (%lld "
-				       "resolved), %lld failed, %lld backed off\n",
-				       id, res, jint(ev.body, "items"), jint(ev.body, "applied"),
-				       jint(ev.body, "conflicts"), jint(ev.body, "resolved"),
-				       jint(ev.body, "failed"), jint(ev.body, "skipped"));
-			if (!strcmp(res, "cancelled"))
-				status = OFSYNC_EXIT_CANCELLED;
-			else if (strcmp(res, "ok") || jint(ev.body, "failed") > 0)
-				status = OFSYNC_EXIT_ITEMS;
-			else if (jint(ev.body, "conflicts") > 0) /* left, not resolved */
-				status = OFSYNC_EXIT_CONFLICTS;
-			proto_reply_release(&ev);
-			return status;
-		}
-		proto_reply_release(&ev);
+static int term_width(void)
+{
+	struct winsize ws;
+
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1)
+		return ws.ws_col - 1;
+	return 79;
+}
+
+static void bar_clear(void)
+{
+	if (pr.drawn) {
+		fputs("\r\033[K", stdout);
+		fflush(stdout);
+		pr.drawn = 0;
 	}
+}
+
+static void bar_draw(int force)
+{
+	char line[BAR_BUFLEN(512)];
+	int64_t now = mono_ns();
+	int w = term_width();
+
+	if (!pr.tty || (!force && now - pr.last < 100000000))
+		return; /* ten times a second is plenty */
+	pr.last = now;
+	pr.bar.elapsed = (double)(now - pr.t0) / 1e9;
+	pr.bar.current = pr.current[0] ? pr.current : NULL;
+	bar_render(&pr.bar, w > 512 ? 512 : w, line, sizeof(line));
+	fprintf(stdout, "\r%s\033[K", line);
+	fflush(stdout);
+	pr.drawn = 1;
+}
+
+static void on_begin(void *arg, const char *id, uint32_t flags, uint64_t estimate)
+{
+	pr.t0 = mono_ns();
+	pr.bar.items_total = estimate;
+	bar_draw(1);
+}
+
+static int on_item_begin(void *arg, const char *path)
+{
+	snprintf(pr.current, sizeof(pr.current), "%s", path);
+	bar_draw(0);
+	return OFSYNC_OP_CONTINUE;
+}
+
+static int on_item(void *arg, const struct ofsync_item_result *r)
+{
+	pr.bar.items_done++;
+	pr.bar.bytes += r->bytes;
+	if (r->result == -ESTALE)
+		pr.bar.conflicts++;
+	else if (r->result < 0)
+		pr.bar.failed++;
+	if (json_out)
+		return OFSYNC_OP_CONTINUE;
+	/* Items with something to say get a line; on a terminal, above the bar. */
+	if (strcmp(r->op, "NONE") || r->result || r->skipped) {
+		const char *res = r->result == 0       ? "ok" :
+				  r->result == -ESTALE ? "conflict" :
+							 strerrorname_np(-r->result);
+		char note[64] = "";
+		if (r->skipped)
+			snprintf(note, sizeof(note), " (%s: %s)",
+				 strcmp(r->skipped, "open") ? "skipped" : "backed off", r->skipped);
+		else if (!r->applied)
+			snprintf(note, sizeof(note), " (not asked)");
+		bar_clear();
+		printf("%s: %s, %s%s: %s\n", r->path, r->state, r->op, note, res ? res : "error");
+		fflush(stdout);
+	}
+	bar_draw(0);
+	return OFSYNC_OP_CONTINUE;
+}
+
+static void on_end(void *arg, const struct ofsync_summary *s)
+{
+	bar_clear();
+	if (json_out)
+		return;
+	printf("sync %s: %s; %u items, %u applied, %u conflicts (%u resolved), %u failed, %u "
+	       "backed off\n",
+	       s->sync_id,
+	       s->result == 0	       ? "ok" :
+	       s->result == -ECANCELED ? "cancelled" :
+					 strerrorname_np(-s->result),
+	       s->items, s->applied, s->conflicts, s->resolved, s->failed, s->skipped);
+}
+
+static void on_event(void *arg, const char *name, const char *data)
+{
+	if (json_out)
+		printf("{\"data\":%s,\"event\":\"%s\"}\n", data, name);
+	fflush(stdout);
+}
+
+/* --interactive: the bar steps aside while the terminal asks. */
+static int ask_conflict(void *arg, const struct ofsync_conflict *c, char *name, size_t len)
+{
+	bar_clear();
+	return ofsync_console_conflict(arg, c, name, len);
+}
+
+static const struct ofsync_progress sink = {
+	.begin = on_begin, .item_result = on_item, .end = on_end, .event = on_event};
+
+/* The exit status of a finished sync. */
+static int sync_status(int rc, const struct ofsync_summary *s)
+{
+	if (rc == -ECANCELED || s->result == -ECANCELED)
+		return OFSYNC_EXIT_CANCELLED;
+	if (s->result < 0 || s->failed > 0)
+		return OFSYNC_EXIT_ITEMS;
+	if (s->conflicts > 0)
+		return OFSYNC_EXIT_CONFLICTS; /* left, not resolved */
+	if (rc < 0 && rc != -ESTALE)
+		return OFSYNC_EXIT_ITEMS;
+	return OFSYNC_EXIT_OK;
+}
+
+/* The exit status for a request that failed with rc. */
+static int fail_status(struct ofsync_client *c, int rc)
+{
+	fprintf(stderr, "ofsync: %s\n", ofsync_errmsg(c));
+	switch (-rc) {
+	case ECONNRESET:
+	case ETIMEDOUT:
+	case ECONNREFUSED:
+	case EPIPE:
+		return OFSYNC_EXIT_NO_DAEMON;
+	case EINVAL:
+		return OFSYNC_EXIT_USAGE;
+	case ENOENT:
+		return OFSYNC_EXIT_ITEMS;
+	default:
+		return OFSYNC_EXIT_FAILED;
+	}
+}
+
+static int run_sync(struct ofsync_client *c)
+{
+	struct ofsync_progress p = sink;
+	struct ofsync_summary sum = {0};
+	struct ofsync_sync_args a = {.paths = so.paths,
+				     .npaths = so.npaths,
+				     .flags = so.flags,
+				     .async = so.async,
+				     .detach = so.async,
+				     .dry_run = so.dry_run,
+				     .sync_id = so.sync_id,
+				     .conflict = so.interactive ? ask_conflict : NULL,
+				     .progress = so.async ? NULL : &p};
+	char id[OFSYNC_SYNC_ID_SIZE];
+	int rc;
+
+	pr.tty = !json_out && isatty(STDOUT_FILENO);
+	if (pr.tty)
+		p.item_begin = on_item_begin;
+	rc = ofsync_synchronize(c, &a, id, &sum);
+	if (so.async) {
+		if (rc < 0)
+			return fail_status(c, rc);
+		printf("%s\n", id);
+		return OFSYNC_EXIT_OK;
+	}
+	if (rc < 0 && !sum.sync_id[0]) /* refused, or the daemon went away */
+		return fail_status(c, rc);
+	return sync_status(rc, &sum);
+}
+
+/* Follows the fill a pin or a resolve started, as a sync. */
+static int follow_started(struct ofsync_client *c, const char *id)
+{
+	struct ofsync_progress p = sink;
+	struct ofsync_summary sum = {0};
+	int rc;
+
+	pr.tty = !json_out && isatty(STDOUT_FILENO);
+	rc = ofsync_follow(c, id, &p, &sum);
+	if (rc < 0 && !sum.sync_id[0])
+		return fail_status(c, rc);
+	return sync_status(rc, &sum);
 }
 
 /* Builds the request's args from the operands; 0 or an exit status. */
@@ -438,7 +541,7 @@ static int build_args(const char *cmd, int argc, char **argv, json_t *args)
 		return 0;
 	}
 	if (!strcmp(cmd, "sync"))
-		return sync_args(argc, argv, args);
+		return sync_args(argc, argv);
 	if (!strcmp(cmd, "pin") || !strcmp(cmd, "unpin"))
 		return pin_args(cmd, argc, argv, args);
 	if (!strcmp(cmd, "suspend") || !strcmp(cmd, "unsuspend")) {
@@ -512,19 +615,17 @@ static int build_args(const char *cmd, int argc, char **argv, json_t *args)
 	return OFSYNC_EXIT_USAGE;
 }
 
-/* Prints one event: its JSON line, or "Name key=value ...". */
-static void print_event(const struct proto_reply *ev)
+/* events: prints one event, as its JSON line or "Name key=value ...". */
+static int print_event(void *arg, const char *name, const char *data)
 {
+	json_t *d = json_loads(data, 0, NULL), *v;
 	const char *key;
-	json_t *v;
 
 	if (json_out) {
-		json_t *o = json_pack("{s:s, s:O}", "event", ev->event, "data", ev->body);
-		json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
-		json_decref(o);
+		printf("{\"data\":%s,\"event\":\"%s\"}", data, name);
 	} else {
-		printf("%s", ev->event);
-		json_object_foreach(ev->body, key, v)
+		printf("%s", name);
+		json_object_foreach(d, key, v)
 		{
 			char *val = json_is_string(v) ?
 					    strdup(json_string_value(v)) :
@@ -535,25 +636,8 @@ static void print_event(const struct proto_reply *ev)
 	}
 	putchar('\n');
 	fflush(stdout);
-}
-
-/* events: prints published events until the daemon goes away. */
-static int follow_events(struct ipc_conn *c)
-{
-	struct proto_reply ev;
-	char err[512];
-
-	for (;;) {
-		int rc = ipc_read(c, -1, &ev, err, sizeof(err));
-		if (rc < 0) {
-			fprintf(stderr, "ofsync: %s\n", err);
-			return OFSYNC_EXIT_NO_DAEMON;
-		}
-		if (ev.event[0] &&
-		    (!event_filter || !strcasecmp(jstr(ev.body, "sync_id"), event_filter)))
-			print_event(&ev);
-		proto_reply_release(&ev);
-	}
+	json_decref(d);
+	return 0;
 }
 
 /* Prints the conflicts; returns how many. */
@@ -587,18 +671,17 @@ int main(int argc, char **argv)
 						 {"help", no_argument, NULL, 'h'},
 						 {"version", no_argument, NULL, 'V'},
 						 {NULL, 0, NULL, 0}};
-	char sock[PATH_MAX], err[512];
-	struct proto_reply rep;
-	struct ipc_conn *conn;
-	json_t *args;
+	const char *sock = NULL;
+	struct ofsync_client *c;
+	char *text = NULL, *res = NULL;
+	json_t *args, *body;
 	const char *cmd;
 	int opt, rc, status = OFSYNC_EXIT_OK;
 
-	default_socket_path(sock, sizeof(sock));
 	while ((opt = getopt_long(argc, argv, "+hV", longopts, NULL)) != -1) {
 		switch (opt) {
 		case 's':
-			snprintf(sock, sizeof(sock), "%s", optarg);
+			sock = optarg;
 			break;
 		case 'j':
 			json_out = 1;
@@ -627,98 +710,88 @@ int main(int argc, char **argv)
 		return rc;
 	}
 
-	rc = ipc_open(sock, &conn);
+	rc = ofsync_open(sock, &c);
 	if (rc < 0) {
-		fprintf(stderr, "ofsync: no daemon answers on %s (%s); is ofsyncd running?\n", sock,
-			strerror(-rc));
+		char def[PATH_MAX];
+		default_socket_path(def, sizeof(def));
+		fprintf(stderr, "ofsync: no daemon answers on %s (%s); is ofsyncd running?\n",
+			sock ? sock : def, strerror(-rc));
 		json_decref(args);
 		return OFSYNC_EXIT_NO_DAEMON;
 	}
-	if ((!strcmp(cmd, "sync") && !sync_async) || !strcmp(cmd, "pin") ||
-	    !strcmp(cmd, "resolve")) {
-		/* Subscribe first: no event of this sync can be missed. */
-		rc = ipc_call(conn, "events", NULL, CALL_TIMEOUT_MS, &rep, err, sizeof(err));
-		if (rc == 0)
-			proto_reply_release(&rep);
+	if (!strcmp(cmd, "sync")) {
+		json_decref(args);
+		status = run_sync(c);
+		free(so.paths);
+		ofsync_close(c);
+		return status;
 	}
-	rc = ipc_call(conn, cmd, args, CALL_TIMEOUT_MS, &rep, err, sizeof(err));
+	if (!strcmp(cmd, "events")) {
+		json_decref(args);
+		rc = ofsync_events(c, event_filter, print_event, NULL);
+		fprintf(stderr, "ofsync: %s\n", ofsync_errmsg(c));
+		ofsync_close(c);
+		return OFSYNC_EXIT_NO_DAEMON;
+	}
+	text = json_dumps(args, JSON_COMPACT);
 	json_decref(args);
+	/* pin and resolve start a sync: subscribe first, so none of it is missed. */
+	rc = ofsync_request(
+		c, cmd, text,
+		!strcmp(cmd, "pin") || !strcmp(cmd, "resolve") ? OFSYNC_REQ_SUBSCRIBE : 0, &res);
+	free(text);
 	if (rc < 0) {
-		fprintf(stderr, "ofsync: %s\n", err);
-		ipc_close(conn);
-		return rc == -ECONNRESET || rc == -ETIMEDOUT ? OFSYNC_EXIT_NO_DAEMON :
-							       OFSYNC_EXIT_FAILED;
+		status = fail_status(c, rc);
+		ofsync_close(c);
+		return status;
 	}
-	if (!rep.ok) {
-		fprintf(stderr, "ofsync: %s\n", rep.message);
-		status = rep.err == ENOENT ? OFSYNC_EXIT_ITEMS : OFSYNC_EXIT_FAILED;
-		if (rep.err == EINVAL)
-			status = OFSYNC_EXIT_USAGE;
-	} else if (!strcmp(cmd, "events")) {
-		proto_reply_release(&rep);
-		status = follow_events(conn);
-		ipc_close(conn);
-		return status;
-	} else if (!strcmp(cmd, "pin") || !strcmp(cmd, "unpin")) {
+	body = json_loads(res, 0, NULL);
+	free(res);
+	if (!body) {
+		fprintf(stderr, "ofsync: the daemon's answer cannot be read\n");
+		ofsync_close(c);
+		return OFSYNC_EXIT_FAILED;
+	}
+	if (!strcmp(cmd, "pin") || !strcmp(cmd, "unpin") || !strcmp(cmd, "resolve")) {
 		char id[64];
-		snprintf(id, sizeof(id), "%s", jstr(rep.body, "sync_id"));
-		proto_reply_release(&rep);
+		snprintf(id, sizeof(id), "%s", jstr(body, "sync_id"));
 		/* Pinning fills the pinned files: follow that, when there is one. */
-		status = id[0] ? follow_sync(conn, id) : OFSYNC_EXIT_OK;
-		ipc_close(conn);
-		return status;
-	} else if (!strcmp(cmd, "resolve")) {
-		char id[64];
-		snprintf(id, sizeof(id), "%s", jstr(rep.body, "sync_id"));
-		proto_reply_release(&rep);
-		status = follow_sync(conn, id);
-		ipc_close(conn);
-		return status;
-	} else if (!strcmp(cmd, "sync")) {
-		char id[64];
-		snprintf(id, sizeof(id), "%s", jstr(rep.body, "sync_id"));
-		proto_reply_release(&rep);
-		if (sync_async) {
-			printf("%s\n", id);
-			status = OFSYNC_EXIT_OK;
-		} else {
-			status = follow_sync(conn, id);
-		}
-		ipc_close(conn);
-		return status;
+		status = id[0] && strcmp(cmd, "unpin") ? follow_started(c, id) : OFSYNC_EXIT_OK;
 	} else if (json_out) {
-		json_dumpf(rep.body, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+		json_dumpf(body, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
 		putchar('\n');
 		if (!strcmp(cmd, "info")) {
 			json_t *it;
 			size_t i;
-			json_array_foreach(json_object_get(rep.body, "items"), i,
-					   it) if (json_object_get(it, "error")) status =
-				OFSYNC_EXIT_ITEMS;
+			json_array_foreach(json_object_get(body, "items"), i, it)
+			{
+				if (json_object_get(it, "error"))
+					status = OFSYNC_EXIT_ITEMS;
+			}
 		}
+		if (!strcmp(cmd, "conflicts") &&
+		    json_array_size(json_object_get(body, "conflicts")) > 0)
+			status = OFSYNC_EXIT_CONFLICTS;
 	} else if (!strcmp(cmd, "status")) {
-		print_status(rep.body);
+		print_status(body);
 	} else if (!strcmp(cmd, "info")) {
-		if (print_info(rep.body) > 0)
+		if (print_info(body) > 0)
 			status = OFSYNC_EXIT_ITEMS;
 	} else if (!strcmp(cmd, "conflicts")) {
-		if (print_conflicts(rep.body) > 0)
+		if (print_conflicts(body) > 0)
 			status = OFSYNC_EXIT_CONFLICTS;
 	} else if (!strcmp(cmd, "cancel")) {
-		printf("cancelling sync %s\n", jstr(rep.body, "sync_id"));
+		printf("cancelling sync %s\n", jstr(body, "sync_id"));
 	} else if (!strcmp(cmd, "suspend") || !strcmp(cmd, "unsuspend")) {
-		printf("%s: %s\n", jstr(rep.body, "path"),
-		       json_is_true(json_object_get(rep.body, "suspended")) ? "suspended" :
-									      "not suspended");
+		printf("%s: %s\n", jstr(body, "path"),
+		       json_is_true(json_object_get(body, "suspended")) ? "suspended" :
+									  "not suspended");
 	} else {
-		print_state(rep.body);
+		print_state(body);
 	}
-	if (rep.ok && json_out && !strcmp(cmd, "conflicts") &&
-	    json_array_size(json_object_get(rep.body, "conflicts")) > 0)
-		status = OFSYNC_EXIT_CONFLICTS;
-	if (rep.ok && !strcmp(cmd, "online") && strcmp(jstr(rep.body, "state"), "online"))
+	if (!strcmp(cmd, "online") && strcmp(jstr(body, "state"), "online"))
 		status = OFSYNC_EXIT_FAILED; /* the server is still unreachable */
-	proto_reply_release(&rep);
-	ipc_close(conn);
+	json_decref(body);
+	ofsync_close(c);
 	return status;
 }

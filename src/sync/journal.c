@@ -13,8 +13,10 @@
  *           (DeletedOnClient_FileChangedOnServer): the resolver (the sync's
  *           handler or CR rule) may delete it anyway (KEEPLOCAL), drop the
  *           delete so that the server's copy comes back (KEEPREMOTE), leave
- *           it for later (SKIP) or stop; else it is not deleted and is
- *           recorded.  KEEPLATEST weighs the time of the delete against the
+ *           it for later (SKIP) or stop.  Else (LOG, or a background sync,
+ *           which has nobody to ask) it is recorded and the delete waits in
+ *           the journal for the user's decision; the server's copy is not
+ *           deleted.  KEEPLATEST weighs the time of the delete against the
  *           server's mtime.  A missing file is fine.
  *   RMDIR   a directory the server filled meanwhile is not deleted.
  *   RENAME  a source gone from the server, or a target that exists there, is
@@ -96,6 +98,7 @@ enum {
 	OP_CONFLICT = 1, /* recorded here; the item's later ops are dropped */
 	OP_DROPPED = 2,	 /* settled by giving up the local change */
 	OP_HELD = 3,	 /* left in the journal (SKIP), and the item's later ops with it */
+	OP_WAITS = 4,	 /* a recorded conflict; held like OP_HELD until the user decides */
 };
 
 /* A local delete against a server change: asks the resolver. */
@@ -114,6 +117,7 @@ static int unlink_conflict(struct cache *c, struct smb *s, const struct journal_
 				.file_id = st->file_id};
 	struct sync_conflict q = {op->path, PSTATE_DeletedOnClient_FileChangedOnServer, &l, &b, &r};
 	int ans = res ? res->settle(res->arg, &q) : OFSYNC_RESOLVE_LOG;
+	uint64_t known = 0;
 	int rc;
 
 	switch (ans) {
@@ -129,17 +133,21 @@ static int unlink_conflict(struct cache *c, struct smb *s, const struct journal_
 	case OFSYNC_RESOLVE_ABORT:
 		return -ECANCELED;
 	default:
-		sync_record_conflict(c, op->share, op->item, op->path,
-				     "DeletedOnClient_FileChangedOnServer",
-				     "changed on the server; not deleted there");
-		rc = OP_CONFLICT;
+		/* Recorded once (a background sync comes back every interval). */
+		if (index_conflict_item(cache_index(c), op->item, &known) < 0 || known == 0)
+			sync_record_conflict(c, op->share, op->item, op->path,
+					     "DeletedOnClient_FileChangedOnServer",
+					     "changed on the server; not deleted there");
+		rc = OP_WAITS;
 		break;
 	}
+	if (rc == 0 || rc == OP_DROPPED)
+		sync_clear_conflict(c, op->item);
 	if (res && res->report && !smb_is_conn_error(rc))
 		res->report(res->arg, op->path, q.state, POP_CONFLICT,
-			    rc == OP_CONFLICT ? -ESTALE :
-			    rc > 0	      ? 0 :
-						rc);
+			    rc == OP_WAITS ? -ESTALE :
+			    rc > 0	   ? 0 :
+					     rc);
 	return rc;
 }
 
@@ -283,7 +291,9 @@ int sync_replay_journal(struct cache *c, struct smb *s, uint64_t share, uint64_t
 			free(held);
 			return rc; /* keep it for the next try */
 		}
-		if (rc == OP_HELD) {
+		if (rc == OP_HELD || rc == OP_WAITS) {
+			if (rc == OP_WAITS)
+				(*conflicts)++;
 			rc = hold(&held, &nheld, op.item);
 			if (rc < 0)
 				break;

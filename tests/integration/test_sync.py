@@ -124,8 +124,9 @@ def test_sync_id_events_and_async(tree):
 
 
 def test_bad_combinations_refused(tree):
-    """Two conflict rules, an unknown option, a malformed sync id and a flag
-    this version does not carry out are refused before anything happens."""
+    """Two conflict rules, an unknown option, a malformed sync id, an async
+    sync that would have to ask, and flags without the flag they need are
+    refused before anything happens."""
     m, b, big = tree
     r = sync(m, "--keep-local", "--keep-remote", check_rc=2)
     assert "exclude" in r.stderr
@@ -133,8 +134,8 @@ def test_bad_combinations_refused(tree):
     assert "unknown option" in r.stderr
     r = sync(m, "--sync-id=not-a-uuid", check_rc=2)
     assert "UUID" in r.stderr
-    r = sync(m, "--interactive", check_rc=2)
-    assert "not available" in r.stderr
+    r = sync(m, "--interactive", "--async", check_rc=2)
+    assert "cannot ask" in r.stderr
     r = sync(m, "--in", "--pin-link-targets", check_rc=2)
     assert "PINLINKTARGETS needs PINNEWFILES" in r.stderr
     r = sync(m, "--out", "--pin-new", check_rc=2)
