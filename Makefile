@@ -117,7 +117,12 @@ deps:
 check-unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_FORK=yes $$t; done
 
-check-integration: $(BINS)
+# A libofsync client that prints every progress callback (test_library.py).
+$(BUILD)/tests/progress_client: tests/integration/progress_client.c $(BUILD)/libofsync.a
+	@mkdir -p $(dir $@)
+	$(CC) -Iinclude $(CFLAGS) $(LDFLAGS) -o $@ $^ $(shell pkg-config --libs jansson)
+
+check-integration: $(BINS) $(BUILD)/tests/progress_client
 	OFSYNC_BUILD=$(abspath $(BUILD)) $(PYTHON) -m pytest -v tests/integration $(PYTEST_ARGS)
 
 # The README's two commands work on a fresh machine: dependencies first

@@ -207,7 +207,7 @@ static int report_conflict(void *arg, const struct sync_conflict *c, char *name,
 		       "state", plan_state_name(c->state), "state_value", c->state, "local",
 		       side_json(l->deleted ? PSIDE_NONE : l->kind,
 				 l->changed || l->created || l->deleted,
-				 l->kind == PSIDE_FILE && !l->deleted ? l->size : 0, l->mtime),
+				 l->kind == PSIDE_FILE && !l->deleted ? c->lsize : 0, l->mtime),
 		       "remote", side_json(r->kind, rchanged, r->size, r->mtime * 100));
 	if (!ev)
 		return OFSYNC_RESOLVE_LOG;

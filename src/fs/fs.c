@@ -504,6 +504,14 @@ static void op_releasedir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info 
 
 /* ---- files: open, read ------------------------------------------------- */
 
+/* Open file handles: the node, with FH_RDONLY set in the low bit for a read-only open. */
+#define FH_RDONLY ((uint64_t)1)
+
+static struct node *fh_node(const struct fuse_file_info *fi)
+{
+	return (struct node *)(uintptr_t)(fi->fh & ~FH_RDONLY);
+}
+
 static int set_local_size(struct fs *fs, struct node *n, uint64_t size);
 
 static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -559,7 +567,8 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 	pthread_mutex_unlock(&n->lock);
 	if (rc < 0)
 		goto err_put;
-	fi->fh = (uintptr_t)n; /* the open handle keeps this reference */
+	/* The open handle keeps this reference; its low bit says read-only. */
+	fi->fh = (uintptr_t)n | ((fi->flags & O_ACCMODE) == O_RDONLY ? FH_RDONLY : 0);
 	if (fuse_reply_open(req, fi) != 0) {
 		pthread_mutex_lock(&n->lock);
 		n->opens--;
@@ -668,7 +677,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
 	struct fs *fs = fuse_req_userdata(req);
-	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	struct node *n = fh_node(fi);
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
 	uint64_t end, ra_start, ra_end;
 	int rc = 0, fd;
@@ -753,7 +762,7 @@ static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf, size_t siz
 		     struct fuse_file_info *fi)
 {
 	struct fs *fs = fuse_req_userdata(req);
-	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	struct node *n = fh_node(fi);
 	uint64_t end = (uint64_t)off + size;
 	int rc, fd;
 
@@ -822,15 +831,16 @@ static int push(struct fs *fs, struct node *n)
 static void op_flush(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fuse_req_userdata(req);
-	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	struct node *n = fh_node(fi);
 
-	fuse_reply_err(req, -push(fs, n));
+	/* A reader's close uploads nothing, and so cannot fail for an upload. */
+	fuse_reply_err(req, (fi->fh & FH_RDONLY) ? 0 : -push(fs, n));
 }
 
 static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_file_info *fi)
 {
 	struct fs *fs = fuse_req_userdata(req);
-	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	struct node *n = fh_node(fi);
 	int rc = 0;
 
 	pthread_mutex_lock(&n->lock);
@@ -847,7 +857,7 @@ static void op_fsync(fuse_req_t req, fuse_ino_t ino, int datasync, struct fuse_f
 static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fuse_req_userdata(req);
-	struct node *n = (struct node *)(uintptr_t)fi->fh;
+	struct node *n = fh_node(fi);
 
 	pthread_mutex_lock(&n->lock);
 	n->opens--;

@@ -48,6 +48,7 @@ struct entry {
 	struct plan_local l; /* the planner's view of the row, when id */
 	struct plan_base b;
 	uint32_t pins; /* the row's pin kinds */
+	int64_t size;  /* the row's size */
 	int is_dir;    /* the row is a directory */
 	int suspended; /* the row is a suspended root */
 	int has_remote;
@@ -98,7 +99,6 @@ static void to_local(const struct index_item *it, struct plan_local *l)
 	l->changed = it->gen != it->synced_gen;
 	l->sparse = it->type == ITEM_FILE && rangeset_total(&it->present) < (uint64_t)it->size;
 	l->mtime = it->mtime;
-	l->size = it->size;
 }
 
 static void to_base(const struct index_item *it, struct plan_base *b)
@@ -118,6 +118,7 @@ static void take_row(struct entry *e, const struct index_item *it)
 	to_local(it, &e->l);
 	to_base(it, &e->b);
 	e->pins = it->pins;
+	e->size = it->size;
 	e->is_dir = it->type == ITEM_DIR;
 	e->suspended = !!(it->flags & ITEM_F_SUSPENDED);
 }
@@ -819,7 +820,7 @@ static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char
 	case POP_DELETE_REMOTE:
 		break; /* local deletes travel in the journal, replayed above */
 	case POP_CONFLICT: {
-		struct sync_conflict q = {path, d->state, l, b, rm};
+		struct sync_conflict q = {path, d->state, l, b, rm, e->size};
 		ans = settle(w, &q, name, sizeof(name));
 		if (ans == OFSYNC_RESOLVE_ABORT) {
 			r->applied = 0;

@@ -115,7 +115,8 @@ static int unlink_conflict(struct cache *c, struct smb *s, const struct journal_
 				.size = st->size,
 				.mtime = st->mtime,
 				.file_id = st->file_id};
-	struct sync_conflict q = {op->path, PSTATE_DeletedOnClient_FileChangedOnServer, &l, &b, &r};
+	struct sync_conflict q = {op->path, PSTATE_DeletedOnClient_FileChangedOnServer, &l, &b, &r,
+				  0};
 	int ans = res ? res->settle(res->arg, &q) : OFSYNC_RESOLVE_LOG;
 	uint64_t known = 0;
 	int rc;

@@ -29,7 +29,6 @@ struct plan_local {
 	int changed;   /* gen != synced_gen: data or attributes changed locally */
 	int sparse;    /* a file with some bytes not cached */
 	int64_t mtime; /* local last change, ns since the epoch (a delete: when it happened) */
-	int64_t size;  /* the cache's size of a file (not used by the table) */
 };
 
 /* The server's side of an item, as a fresh stat shows it. */

@@ -116,6 +116,7 @@ struct sync_conflict {
 	const struct plan_local *l;
 	const struct plan_base *b;
 	const struct plan_remote *r;
+	int64_t lsize; /* the cache's size of the file (0 for a delete) */
 };
 
 /*
