@@ -675,6 +675,42 @@ class Watchdog:
         signal.signal(signal.SIGALRM, self._old or signal.SIG_DFL)
 
 
+def diverge(smb_server, ofsyncd, names, local, server, pending_ops=0):
+    """Makes each name diverge while the share is away: the file is cached
+    (content b"original\\n"), the server stops, local(mount_path) changes it
+    through the mount and server(backing_path) changes it on the server;
+    then the server comes back.  Returns the mount (probe_interval=1) once
+    the background sync has recorded a conflict for every name; it checks
+    that pending_ops journal ops still wait."""
+    b = smb_server.backing
+    for n in names:
+        write_file(b / n, b"original\n")
+    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"])
+    for n in names:
+        assert (m.mnt / n).read_bytes() == b"original\n"
+    smb_server.stop()
+    for n in names:
+        local(m.mnt / n)
+        server(b / n)
+    smb_server.start()
+    deadline = time.monotonic() + 15
+    while m.status()["conflicts"] < len(names) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    st = m.status()
+    assert st["conflicts"] == len(names) and st["pending_ops"] == pending_ops, st
+    return m
+
+
+def server_write(content, newer):
+    """A server change for diverge(): writes content with an mtime an hour
+    after (newer) or before now."""
+    def change(p):
+        write_file(p, content)
+        t = time.time() + (3600 if newer else -3600)
+        os.utime(p, (t, t))
+    return change
+
+
 def main(argv):
     """`harness.py smb-setup ROOT [BACKING]`: writes ROOT/smb.conf for a free
     loopback port (the one printed), with the state dirs and the samba user,

@@ -151,32 +151,15 @@ def test_example_handler_answers(smb_server, ofsyncd):
 
 
 def deleted_here_changed_there(smb_server, ofsyncd, names, server_newer):
-    """Each name: cached, then deleted through the mount while the server is
-    away, and rewritten on the server with an mtime an hour after (or
-    before) now.  Returns the mount once the background sync has found the
-    conflicts (and left them for the user)."""
-    b = smb_server.backing
+    """Each name: deleted through the mount while the server is away, and
+    rewritten on the server an hour after (or before) now.  The background
+    sync records the conflicts and leaves the deletes waiting for the user."""
+    m = harness.diverge(
+        smb_server, ofsyncd, names, os.unlink,
+        lambda p: harness.server_write(b"changed on the server\n", server_newer[p.name])(p),
+        pending_ops=len(names))
     for n in names:
-        harness.write_file(b / n, b"original\n")
-    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"])
-    for n in names:
-        assert (m.mnt / n).read_bytes() == b"original\n"
-    smb_server.stop()
-    for n in names:
-        os.unlink(m.mnt / n)
-    for n in names:
-        harness.write_file(b / n, b"changed on the server\n")
-        t = time.time() + (3600 if server_newer[n] else -3600)
-        os.utime(b / n, (t, t))
-    smb_server.start()
-    deadline = time.monotonic() + 15
-    while m.status()["conflicts"] < len(names) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    st = m.status()
-    assert st["conflicts"] == len(names), st
-    assert st["pending_ops"] == len(names), st  # the deletes wait for the user
-    for n in names:
-        assert (b / n).read_bytes() == b"changed on the server\n"
+        assert (smb_server.backing / n).read_bytes() == b"changed on the server\n"
     return m
 
 
@@ -224,25 +207,10 @@ def test_local_delete_remote_change_keep_latest(smb_server, ofsyncd):
 
 
 def changed_here_deleted_there(smb_server, ofsyncd, names):
-    """Each name: cached, changed through the mount while the server is away,
-    and deleted on the server.  Returns the mount once the background sync
-    has recorded the conflicts."""
-    b = smb_server.backing
-    for n in names:
-        harness.write_file(b / n, b"original\n")
-    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"])
-    for n in names:
-        assert (m.mnt / n).read_bytes() == b"original\n"
-    smb_server.stop()
-    for n in names:
-        (m.mnt / n).write_bytes(b"changed here\n")
-        os.unlink(b / n)
-    smb_server.start()
-    deadline = time.monotonic() + 15
-    while m.status()["conflicts"] < len(names) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert m.status()["conflicts"] == len(names)
-    return m
+    """Each name: changed through the mount while the server is away, and
+    deleted on the server; the background sync records the conflicts."""
+    return harness.diverge(smb_server, ofsyncd, names,
+                           lambda p: p.write_bytes(b"changed here\n"), os.unlink)
 
 
 @pytest.mark.parametrize("rule", ["--keep-local", "--keep-latest", "--keep-remote", None])

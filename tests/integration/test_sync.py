@@ -147,25 +147,9 @@ def conflict_pair(smb_server, ofsyncd, names, server_newer):
     """Makes each name conflicted: changed offline here, and on the server
     with an mtime newer (server_newer[name]) or older than the local change.
     Returns the mount once the background sync recorded the conflicts."""
-    b = smb_server.backing
-    for n in names:
-        harness.write_file(b / n, b"original\n")
-    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=1"])
-    for n in names:
-        assert (m.mnt / n).read_bytes() == b"original\n"
-    smb_server.stop()
-    for n in names:
-        (m.mnt / n).write_bytes(b"local version\n")
-    for n in names:
-        harness.write_file(b / n, b"server version\n")
-        t = time.time() + (3600 if server_newer[n] else -3600)
-        os.utime(b / n, (t, t))
-    smb_server.start()
-    deadline = time.monotonic() + 15
-    while m.status()["conflicts"] < len(names) and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert m.status()["conflicts"] == len(names)
-    return m
+    return harness.diverge(
+        smb_server, ofsyncd, names, lambda p: p.write_bytes(b"local version\n"),
+        lambda p: harness.server_write(b"server version\n", server_newer[p.name])(p))
 
 
 def test_conflict_without_rule_is_left(smb_server, ofsyncd):
