@@ -108,9 +108,11 @@ static void queue_out(struct client *c, const char *line, size_t len)
 		return;
 	}
 	if (c->olen + len > c->ocap) {
-		memmove(c->out, c->out + c->ooff, c->olen - c->ooff);
-		c->olen -= c->ooff;
-		c->ooff = 0;
+		if (c->ooff > 0) {
+			memmove(c->out, c->out + c->ooff, c->olen - c->ooff);
+			c->olen -= c->ooff;
+			c->ooff = 0;
+		}
 		size_t cap = c->ocap ? c->ocap : 4096;
 		while (cap < c->olen + len)
 			cap *= 2;
