@@ -30,32 +30,54 @@ static const char *below(const char *path, const char *prefix)
 	return path + n;
 }
 
-/* Finds the item a path (in the mount, or UNC) names.  *id receives it. */
-static int resolve(struct mount *m, const char *p, uint64_t *id, char *msg, size_t len)
+/*
+ * The mount a path (in a mount, or UNC) lies in; *rel receives the rest of
+ * the path below its root ("" or "/...").  NULL with a reason in msg.
+ */
+static struct mount *find_mount(struct daemon *d, const char *p, const char **rel, char *msg,
+				size_t len, int *err)
 {
-	const char *rel, *rest;
 	struct unc u;
 	int rc;
 
 	if (!strncmp(p, "//", 2) || !strncmp(p, "\\\\", 2) || !strncmp(p, "smb://", 6)) {
 		rc = unc_parse(p, &u, msg, len);
-		if (rc < 0)
-			return rc;
-		rel = unc_same_share(&u, &m->opts->unc) ? below(u.path, m->opts->unc.path) : NULL;
-		if (!rel) {
-			snprintf(msg, len, "%s is not on a mounted share", p);
-			return -ENOENT;
+		if (rc < 0) {
+			*err = rc;
+			return NULL;
 		}
+		for (size_t i = 0; i < d->nmounts; i++) {
+			struct mount *m = &d->mounts[i];
+			if (unc_same_share(&u, &m->opts->unc) &&
+			    (*rel = below(u.path, m->opts->unc.path)))
+				return m;
+		}
+		snprintf(msg, len, "%s is not on a mounted share", p);
 	} else if (p[0] == '/') {
-		rel = below(p, m->opts->mountpoint);
-		if (!rel) {
-			snprintf(msg, len, "%s is not inside a mount", p);
-			return -ENOENT;
-		}
+		for (size_t i = 0; i < d->nmounts; i++)
+			if ((*rel = below(p, d->mounts[i].opts->mountpoint)))
+				return &d->mounts[i];
+		snprintf(msg, len, "%s is not inside a mount", p);
 	} else {
 		snprintf(msg, len, "%s: give an absolute path or a UNC", p);
-		return -EINVAL;
+		*err = -EINVAL;
+		return NULL;
 	}
+	*err = -ENOENT;
+	return NULL;
+}
+
+/* Finds the item a path (in a mount, or UNC) names: its mount and its id. */
+static int resolve(struct daemon *d, const char *p, struct mount **mp, uint64_t *id, char *msg,
+		   size_t len)
+{
+	const char *rel, *rest;
+	struct mount *m;
+	int rc = 0;
+
+	m = find_mount(d, p, &rel, msg, len, &rc);
+	if (!m)
+		return rc;
 	rc = index_walk(cache_index(m->cache), m->root, rel, id, &rest);
 	if (rc < 0) {
 		snprintf(msg, len, "%s: %s", p, strerror(-rc));
@@ -65,6 +87,7 @@ static int resolve(struct mount *m, const char *p, uint64_t *id, char *msg, size
 		snprintf(msg, len, "%s: not known to the cache", p);
 		return -ENOENT;
 	}
+	*mp = m;
 	return 0;
 }
 
@@ -123,7 +146,7 @@ static json_t *item_json(struct mount *m, const char *path, uint64_t id)
 	return o;
 }
 
-static int cmd_info(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
+static int cmd_info(struct daemon *d, json_t *args, json_t **result, char *msg, size_t len)
 {
 	json_t *paths = json_object_get(args, "paths"), *items, *p;
 	size_t i;
@@ -135,6 +158,7 @@ static int cmd_info(struct mount *m, json_t *args, json_t **result, char *msg, s
 	items = json_array();
 	json_array_foreach(paths, i, p)
 	{
+		struct mount *m = NULL;
 		char err[512];
 		uint64_t id;
 		int rc;
@@ -144,7 +168,7 @@ static int cmd_info(struct mount *m, json_t *args, json_t **result, char *msg, s
 			snprintf(msg, len, "info: paths must be strings");
 			return -EINVAL;
 		}
-		rc = resolve(m, json_string_value(p), &id, err, sizeof(err));
+		rc = resolve(d, json_string_value(p), &m, &id, err, sizeof(err));
 		if (rc < 0)
 			json_array_append_new(items,
 					      json_pack("{s:s, s:o}", "path", json_string_value(p),
@@ -156,60 +180,69 @@ static int cmd_info(struct mount *m, json_t *args, json_t **result, char *msg, s
 	return 0;
 }
 
-static int cmd_status(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
+static json_t *share_status(struct mount *m)
 {
-	json_t *target = json_object_get(args, "target"), *shares;
 	struct index_stats st;
 	struct smb_state ss;
-	uint64_t id;
-	int rc;
 
-	if (target && !json_is_null(target)) {
-		if (!json_is_string(target)) {
-			snprintf(msg, len, "status: \"target\" must be a string");
-			return -EINVAL;
-		}
-		rc = resolve(m, json_string_value(target), &id, msg, len);
-		if (rc < 0)
-			return rc;
-	}
-	rc = index_stats(cache_index(m->cache), m->share, &st);
-	if (rc < 0) {
-		snprintf(msg, len, "cannot read the index");
-		return rc;
-	}
+	if (index_stats(cache_index(m->cache), m->share, &st) < 0)
+		return NULL;
 	smb_get_state(m->smb, &ss);
-	shares = json_array();
-	json_array_append_new(
-		shares,
-		json_pack(
-			"{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			"unc", m->opts->unc_text, "mountpoint", m->opts->mountpoint, "state",
-			ss.online ? "online" : "offline", "reason", ss.reason, "forced", ss.forced,
-			"items", (json_int_t)st.items, "files", (json_int_t)st.files,
-			"cached_bytes", (json_int_t)st.cached_bytes, "dirty_items",
-			(json_int_t)st.dirty_items, "dirty_bytes", (json_int_t)st.dirty_bytes,
-			"sparse_items", (json_int_t)st.sparse_items, "full_items",
-			(json_int_t)st.full_items, "conflicts", (json_int_t)st.conflicts,
-			"pending_ops", (json_int_t)st.pending_ops, "chunk_size",
-			(json_int_t)CACHE_CHUNK));
-	*result = json_pack("{s:o}", "shares", shares);
-	return 0;
+	return json_pack(
+		"{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"unc", m->opts->unc_text, "mountpoint", m->opts->mountpoint, "state",
+		ss.online ? "online" : "offline", "reason", ss.reason, "forced", ss.forced, "items",
+		(json_int_t)st.items, "files", (json_int_t)st.files, "cached_bytes",
+		(json_int_t)st.cached_bytes, "dirty_items", (json_int_t)st.dirty_items,
+		"dirty_bytes", (json_int_t)st.dirty_bytes, "sparse_items",
+		(json_int_t)st.sparse_items, "full_items", (json_int_t)st.full_items, "conflicts",
+		(json_int_t)st.conflicts, "pending_ops", (json_int_t)st.pending_ops, "chunk_size",
+		(json_int_t)CACHE_CHUNK);
 }
 
-/* Checks an optional "target" names this mount. */
-static int check_target(struct mount *m, json_t *args, char *msg, size_t len)
+/*
+ * The mounts an optional "target" (a share or a path in it) names: *one is
+ * that mount, or NULL for every mount.  0 or a negative errno with msg.
+ */
+static int target_mounts(struct daemon *d, json_t *args, struct mount **one, char *msg, size_t len)
 {
 	json_t *target = json_object_get(args, "target");
 	uint64_t id;
 
+	*one = NULL;
 	if (!target || json_is_null(target))
 		return 0;
 	if (!json_is_string(target)) {
 		snprintf(msg, len, "\"target\" must be a string");
 		return -EINVAL;
 	}
-	return resolve(m, json_string_value(target), &id, msg, len);
+	return resolve(d, json_string_value(target), one, &id, msg, len);
+}
+
+static int cmd_status(struct daemon *d, json_t *args, json_t **result, char *msg, size_t len)
+{
+	struct mount *one;
+	json_t *shares;
+	int rc;
+
+	rc = target_mounts(d, args, &one, msg, len);
+	if (rc < 0)
+		return rc;
+	shares = json_array();
+	for (size_t i = 0; i < d->nmounts; i++) {
+		json_t *st;
+		if (one && one != &d->mounts[i])
+			continue;
+		st = share_status(&d->mounts[i]);
+		if (!st) {
+			json_decref(shares);
+			snprintf(msg, len, "cannot read the index");
+			return -EIO;
+		}
+		json_array_append_new(shares, st);
+	}
+	*result = json_pack("{s:o}", "shares", shares);
+	return 0;
 }
 
 static int conflict_json(void *arg, uint64_t item, const char *path, const char *state,
@@ -221,22 +254,39 @@ static int conflict_json(void *arg, uint64_t item, const char *path, const char 
 	return 0;
 }
 
-/* conflicts: the conflict store of the share. */
-static int cmd_conflicts(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
+/* conflicts: the conflict store of the target's share, or of every share. */
+static int cmd_conflicts(struct daemon *d, json_t *args, json_t **result, char *msg, size_t len)
 {
-	json_t *list;
-	int rc = check_target(m, args, msg, len);
+	struct mount *one;
+	json_t *list, *c;
+	size_t k;
+	int rc = target_mounts(d, args, &one, msg, len);
 
 	if (rc < 0)
 		return rc;
 	list = json_array();
-	rc = index_conflicts(cache_index(m->cache), m->share, conflict_json, list);
-	if (rc < 0) {
-		json_decref(list);
-		snprintf(msg, len, "cannot read the conflict store");
-		return rc;
+	for (size_t i = 0; i < d->nmounts; i++) {
+		struct mount *m = &d->mounts[i];
+		size_t from = json_array_size(list);
+		if (one && one != m)
+			continue;
+		rc = index_conflicts(cache_index(m->cache), m->share, conflict_json, list);
+		if (rc < 0) {
+			json_decref(list);
+			snprintf(msg, len, "cannot read the conflict store");
+			return rc;
+		}
+		json_array_foreach(list, k, c)
+		{
+			if (k >= from)
+				json_object_set_new(c, "unc", json_string(m->opts->unc_text));
+		}
 	}
-	*result = json_pack("{s:s, s:o}", "unc", m->opts->unc_text, "conflicts", list);
+	*result = json_pack("{s:s, s:o}", "unc",
+			    one		    ? one->opts->unc_text :
+			    d->nmounts == 1 ? d->mounts[0].opts->unc_text :
+					      "",
+			    "conflicts", list);
 	return 0;
 }
 
@@ -246,7 +296,20 @@ static int cmd_conflicts(struct mount *m, json_t *args, json_t **result, char *m
  * SyncFileResult, SyncEnd).  args: {"paths": [..] (default: the share),
  * "flags": OFSYNC_* control flags, "sync_id": UUID (optional), "dry_run"}.
  */
-static int cmd_sync(struct mount *m, uint64_t client, json_t *args, json_t **result, char *msg,
+/* Is m online (and not forced offline)?  Else a reason in msg. */
+static int online(struct mount *m, char *msg, size_t len)
+{
+	struct smb_state ss;
+
+	smb_get_state(m->smb, &ss);
+	if (ss.online && !ss.forced)
+		return 1;
+	snprintf(msg, len, "%s is offline (%s): nothing can be synchronized now", m->opts->unc_text,
+		 ss.reason);
+	return 0;
+}
+
+static int cmd_sync(struct daemon *d, uint64_t client, json_t *args, json_t **result, char *msg,
 		    size_t len)
 {
 	struct sync_asks asks = {
@@ -258,8 +321,7 @@ static int cmd_sync(struct mount *m, uint64_t client, json_t *args, json_t **res
 	json_t *paths = json_object_get(args, "paths"), *jflags = json_object_get(args, "flags");
 	json_t *jid = json_object_get(args, "sync_id"), *p;
 	char id[SYNC_ID_LEN + 1];
-	struct smb_state ss;
-	uint64_t *roots;
+	struct sync_root *roots;
 	uint32_t flags;
 	size_t n, i;
 	int rc;
@@ -290,17 +352,10 @@ static int cmd_sync(struct mount *m, uint64_t client, json_t *args, json_t **res
 		snprintf(msg, len, "\"paths\" must be an array of strings");
 		return -EINVAL;
 	}
-	smb_get_state(m->smb, &ss);
-	if (!ss.online || ss.forced) {
-		snprintf(msg, len, "%s is offline (%s): nothing can be synchronized now",
-			 m->opts->unc_text, ss.reason);
-		return -EHOSTDOWN;
-	}
 	n = json_is_array(paths) ? json_array_size(paths) : 0;
-	roots = calloc(n ? n : 1, sizeof(*roots));
+	roots = calloc(n ? n : d->nmounts, sizeof(*roots));
 	if (!roots)
 		return -ENOMEM;
-	roots[0] = m->root;
 	json_array_foreach(paths, i, p)
 	{
 		if (!json_is_string(p)) {
@@ -308,21 +363,35 @@ static int cmd_sync(struct mount *m, uint64_t client, json_t *args, json_t **res
 			snprintf(msg, len, "\"paths\" must be an array of strings");
 			return -EINVAL;
 		}
-		rc = resolve(m, json_string_value(p), &roots[i], msg, len);
+		rc = resolve(d, json_string_value(p), &roots[i].m, &roots[i].id, msg, len);
+		if (rc == 0 && !online(roots[i].m, msg, len))
+			rc = -EHOSTDOWN;
 		if (rc < 0) {
 			free(roots);
 			return rc;
 		}
 	}
-	rc = syncer_submit(m->syncer, roots, n ? n : 1, flags,
+	if (n == 0) {
+		/* No path: every share that can be synchronized now. */
+		for (i = 0; i < d->nmounts; i++)
+			if (online(&d->mounts[i], msg, len))
+				roots[n++] = (struct sync_root){&d->mounts[i], d->mounts[i].root};
+		if (n == 0) {
+			free(roots);
+			return -EHOSTDOWN; /* msg names the last share */
+		}
+		msg[0] = '\0';
+	}
+	rc = syncer_submit(d->syncer, roots, n, flags,
 			   json_is_true(json_object_get(args, "dry_run")), 0, 0, &asks,
 			   json_is_string(jid) ? json_string_value(jid) : NULL, id);
-	free(roots);
 	if (rc < 0) {
+		free(roots);
 		snprintf(msg, len, "cannot start the sync: %s", strerror(-rc));
 		return rc;
 	}
-	*result = json_pack("{s:s, s:s}", "sync_id", id, "unc", m->opts->unc_text);
+	*result = json_pack("{s:s, s:s}", "sync_id", id, "unc", roots[0].m->opts->unc_text);
+	free(roots);
 	return 0;
 }
 
@@ -383,15 +452,14 @@ static int set_pins(struct mount *m, uint64_t id, int recursive, uint32_t kind, 
  * "all"|"redir"}.  Pinning then fills the pinned files (a FILLSPARSE job of
  * pinned files only, whose id is in the answer, or null while offline).
  */
-static int cmd_pin(struct mount *m, json_t *args, json_t **result, char *msg, size_t len, int on)
+static int cmd_pin(struct daemon *d, json_t *args, json_t **result, char *msg, size_t len, int on)
 {
 	json_t *paths = json_object_get(args, "paths"), *p;
 	int recursive = json_is_true(json_object_get(args, "recursive"));
 	uint32_t kind = pin_kind_arg(json_object_get(args, "for"));
 	char id[SYNC_ID_LEN + 1];
-	struct smb_state ss;
-	uint64_t *roots;
-	size_t i, n;
+	struct sync_root *roots;
+	size_t i, n, nfill = 0;
 	int rc = 0;
 
 	if (!kind) {
@@ -413,9 +481,13 @@ static int cmd_pin(struct mount *m, json_t *args, json_t **result, char *msg, si
 			rc = -EINVAL;
 			break;
 		}
-		rc = resolve(m, json_string_value(p), &roots[i], msg, len);
+		rc = resolve(d, json_string_value(p), &roots[nfill].m, &roots[nfill].id, msg, len);
 		if (rc == 0)
-			rc = set_pins(m, roots[i], recursive, kind, on);
+			rc = set_pins(roots[nfill].m, roots[nfill].id, recursive, kind, on);
+		/* Pinning fills what can be filled now: the pinned items of online shares. */
+		if (rc == 0 && on && online(roots[nfill].m, msg, len))
+			nfill++;
+		msg[0] = '\0';
 		if (rc < 0)
 			break;
 	}
@@ -425,9 +497,8 @@ static int cmd_pin(struct mount *m, json_t *args, json_t **result, char *msg, si
 		free(roots);
 		return rc;
 	}
-	smb_get_state(m->smb, &ss);
-	if (on && ss.online && !ss.forced &&
-	    syncer_submit(m->syncer, roots, n, OFSYNC_FILLSPARSE, 0, 1, 0, NULL, NULL, id) == 0)
+	if (nfill > 0 &&
+	    syncer_submit(d->syncer, roots, nfill, OFSYNC_FILLSPARSE, 0, 1, 0, NULL, NULL, id) == 0)
 		*result = json_pack("{s:I, s:s}", "items", (json_int_t)n, "sync_id", id);
 	else
 		*result = json_pack("{s:I, s:n}", "items", (json_int_t)n, "sync_id");
@@ -440,13 +511,13 @@ static int cmd_pin(struct mount *m, json_t *args, json_t **result, char *msg, si
  * one conflict with a sync of that item in both directions under that rule;
  * answers with the sync's id.
  */
-static int cmd_resolve(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
+static int cmd_resolve(struct daemon *d, json_t *args, json_t **result, char *msg, size_t len)
 {
 	const char *path = json_string_value(json_object_get(args, "path"));
 	const char *k = json_string_value(json_object_get(args, "keep"));
 	char id[SYNC_ID_LEN + 1];
-	struct smb_state ss;
-	uint64_t item, n = 0;
+	struct sync_root root;
+	uint64_t n = 0;
 	int keep, rc;
 
 	keep = !k		    ? 0 :
@@ -460,21 +531,17 @@ static int cmd_resolve(struct mount *m, json_t *args, json_t **result, char *msg
 			 "resolve needs \"path\" and \"keep\": local, remote, both or latest");
 		return -EINVAL;
 	}
-	rc = resolve(m, path, &item, msg, len);
+	rc = resolve(d, path, &root.m, &root.id, msg, len);
 	if (rc < 0)
 		return rc;
-	index_conflict_item(cache_index(m->cache), item, &n);
+	index_conflict_item(cache_index(root.m->cache), root.id, &n);
 	if (!n) {
 		snprintf(msg, len, "%s has no recorded conflict", path);
 		return -ENOENT;
 	}
-	smb_get_state(m->smb, &ss);
-	if (!ss.online || ss.forced) {
-		snprintf(msg, len, "%s is offline (%s): the conflict stays until it is back",
-			 m->opts->unc_text, ss.reason);
-		return -EHOSTDOWN;
-	}
-	rc = syncer_submit(m->syncer, &item, 1, OFSYNC_SYNCIN | OFSYNC_SYNCOUT, 0, 0, keep, NULL,
+	if (!online(root.m, msg, len))
+		return -EHOSTDOWN; /* the conflict stays until the share is back */
+	rc = syncer_submit(d->syncer, &root, 1, OFSYNC_SYNCIN | OFSYNC_SYNCOUT, 0, 0, keep, NULL,
 			   NULL, id);
 	if (rc < 0) {
 		snprintf(msg, len, "cannot start the resolution: %s", strerror(-rc));
@@ -489,10 +556,11 @@ static int cmd_resolve(struct mount *m, json_t *args, json_t **result, char *msg
  * (SuspendRoot): treated as offline by the mount and the background sync,
  * skipped by syncs with SKIPSUSPENDEDDIRS.
  */
-static int cmd_suspend(struct mount *m, json_t *args, json_t **result, char *msg, size_t len,
+static int cmd_suspend(struct daemon *d, json_t *args, json_t **result, char *msg, size_t len,
 		       int on)
 {
 	const char *path = json_string_value(json_object_get(args, "path"));
+	struct mount *m;
 	struct node *n;
 	uint64_t id;
 	int rc;
@@ -501,7 +569,7 @@ static int cmd_suspend(struct mount *m, json_t *args, json_t **result, char *msg
 		snprintf(msg, len, "%s needs \"path\"", on ? "suspend" : "unsuspend");
 		return -EINVAL;
 	}
-	rc = resolve(m, path, &id, msg, len);
+	rc = resolve(d, path, &m, &id, msg, len);
 	if (rc < 0)
 		return rc;
 	rc = cache_node_get(m->cache, id, &n);
@@ -529,7 +597,7 @@ static int cmd_suspend(struct mount *m, json_t *args, json_t **result, char *msg
 }
 
 /* cancel: stops the sync with that id between items. */
-static int cmd_cancel(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
+static int cmd_cancel(struct daemon *d, json_t *args, json_t **result, char *msg, size_t len)
 {
 	const char *id = json_string_value(json_object_get(args, "sync_id"));
 
@@ -537,7 +605,7 @@ static int cmd_cancel(struct mount *m, json_t *args, json_t **result, char *msg,
 		snprintf(msg, len, "cancel needs \"sync_id\": a UUID");
 		return -EINVAL;
 	}
-	if (syncer_cancel(m->syncer, id) < 0) {
+	if (syncer_cancel(d->syncer, id) < 0) {
 		snprintf(msg, len, "no sync %s is running or queued", id);
 		return -ENOENT;
 	}
@@ -545,55 +613,65 @@ static int cmd_cancel(struct mount *m, json_t *args, json_t **result, char *msg,
 	return 0;
 }
 
-/* offline: forced offline until `online`. */
-static int cmd_offline(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
+static json_t *state_json(struct mount *m)
 {
-	int rc = check_target(m, args, msg, len);
+	struct smb_state ss;
 
-	if (rc < 0)
-		return rc;
-	smb_force(m->smb, 1);
-	*result = json_pack("{s:s, s:s}", "unc", m->opts->unc_text, "state", "offline");
-	return 0;
+	smb_get_state(m->smb, &ss);
+	return json_pack("{s:s, s:s, s:s}", "unc", m->opts->unc_text, "state",
+			 ss.online ? "online" : "offline", "reason", ss.reason);
 }
 
 /*
- * online: lifts forced offline and tries the server at once; on success the
- * prober pushes what is dirty.  Answers with the state reached.
+ * offline / online [target]: forced offline until `online`; online lifts it
+ * and tries the server at once (on success the prober pushes what is
+ * dirty).  For the target's share, or every share.  Answers with the state
+ * reached: of the one share, and of all of them in "shares".
  */
-static int cmd_online(struct mount *m, json_t *args, json_t **result, char *msg, size_t len)
+static int cmd_offline(struct daemon *d, json_t *args, json_t **result, char *msg, size_t len,
+		       int off)
 {
-	struct smb_state ss;
-	int rc = check_target(m, args, msg, len);
+	struct mount *one;
+	json_t *shares;
+	int rc = target_mounts(d, args, &one, msg, len);
 
 	if (rc < 0)
 		return rc;
-	smb_force(m->smb, 0);
-	rc = smb_probe(m->smb);
-	smb_get_state(m->smb, &ss);
-	if (rc == 0)
-		prober_kick(m->prober);
-	*result = json_pack("{s:s, s:s, s:s}", "unc", m->opts->unc_text, "state",
-			    ss.online ? "online" : "offline", "reason", ss.reason);
+	shares = json_array();
+	for (size_t i = 0; i < d->nmounts; i++) {
+		struct mount *m = &d->mounts[i];
+		if (one && one != m)
+			continue;
+		smb_force(m->smb, off);
+		if (!off && smb_probe(m->smb) == 0)
+			prober_kick(m->prober);
+		json_array_append_new(shares, state_json(m));
+	}
+	*result = json_deep_copy(json_array_get(shares, 0));
+	json_object_set_new(*result, "shares", shares);
 	return 0;
 }
 
-void ctl_conflict_event(void *arg, int added, uint64_t item, const char *path, const char *state)
+void ctl_conflict_event(void *arg, int added, uint64_t share, uint64_t item, const char *path,
+			const char *state)
 {
-	struct mount *m = arg;
+	struct daemon *d = arg;
+	const char *unc = "";
 	json_t *ev;
 
-	ev = json_pack("{s:s, s:I, s:s}", "share", m->opts->unc_text, "item", (json_int_t)item,
-		       "path", path);
+	for (size_t i = 0; i < d->nmounts; i++)
+		if (d->mounts[i].share == share)
+			unc = d->mounts[i].opts->unc_text;
+	ev = json_pack("{s:s, s:I, s:s}", "share", unc, "item", (json_int_t)item, "path", path);
 	if (added)
 		json_object_set_new(ev, "state", json_string(state));
-	ipc_server_publish(m->srv, added ? "ConflictRecAdded" : "ConflictRecRemoved", ev);
+	ipc_server_publish(d->srv, added ? "ConflictRecAdded" : "ConflictRecRemoved", ev);
 	json_decref(ev);
 }
 
 /* answer {sync_id, query, answer, name?}: a reply to a question of a sync this connection started.
  */
-static int cmd_answer(struct mount *m, uint64_t client, json_t *args, char *msg, size_t len)
+static int cmd_answer(struct daemon *d, uint64_t client, json_t *args, char *msg, size_t len)
 {
 	const char *id = json_string_value(json_object_get(args, "sync_id"));
 	const char *ans = json_string_value(json_object_get(args, "answer"));
@@ -604,48 +682,48 @@ static int cmd_answer(struct mount *m, uint64_t client, json_t *args, char *msg,
 		snprintf(msg, len, "answer needs \"sync_id\", \"query\" (a number) and \"answer\"");
 		return -EINVAL;
 	}
-	return syncer_answer(m->syncer, client, id, json_integer_value(q), ans,
+	return syncer_answer(d->syncer, client, id, json_integer_value(q), ans,
 			     json_string_value(name), msg, len);
 }
 
 void ctl_client_closed(void *arg, uint64_t client)
 {
-	struct mount *m = arg;
+	struct daemon *d = arg;
 
-	syncer_client_gone(m->syncer, client);
+	syncer_client_gone(d->syncer, client);
 }
 
 int ctl_handle(void *arg, uint64_t client, const char *cmd, json_t *args, json_t **result,
 	       char *msg, size_t msglen)
 {
-	struct mount *m = arg;
+	struct daemon *d = arg;
 
 	if (!strcmp(cmd, "status"))
-		return cmd_status(m, args, result, msg, msglen);
+		return cmd_status(d, args, result, msg, msglen);
 	if (!strcmp(cmd, "info"))
-		return cmd_info(m, args, result, msg, msglen);
+		return cmd_info(d, args, result, msg, msglen);
 	if (!strcmp(cmd, "sync"))
-		return cmd_sync(m, client, args, result, msg, msglen);
+		return cmd_sync(d, client, args, result, msg, msglen);
 	if (!strcmp(cmd, "answer"))
-		return cmd_answer(m, client, args, msg, msglen);
+		return cmd_answer(d, client, args, msg, msglen);
 	if (!strcmp(cmd, "suspend"))
-		return cmd_suspend(m, args, result, msg, msglen, 1);
+		return cmd_suspend(d, args, result, msg, msglen, 1);
 	if (!strcmp(cmd, "unsuspend"))
-		return cmd_suspend(m, args, result, msg, msglen, 0);
+		return cmd_suspend(d, args, result, msg, msglen, 0);
 	if (!strcmp(cmd, "resolve"))
-		return cmd_resolve(m, args, result, msg, msglen);
+		return cmd_resolve(d, args, result, msg, msglen);
 	if (!strcmp(cmd, "pin"))
-		return cmd_pin(m, args, result, msg, msglen, 1);
+		return cmd_pin(d, args, result, msg, msglen, 1);
 	if (!strcmp(cmd, "unpin"))
-		return cmd_pin(m, args, result, msg, msglen, 0);
+		return cmd_pin(d, args, result, msg, msglen, 0);
 	if (!strcmp(cmd, "cancel"))
-		return cmd_cancel(m, args, result, msg, msglen);
+		return cmd_cancel(d, args, result, msg, msglen);
 	if (!strcmp(cmd, "conflicts"))
-		return cmd_conflicts(m, args, result, msg, msglen);
+		return cmd_conflicts(d, args, result, msg, msglen);
 	if (!strcmp(cmd, "online"))
-		return cmd_online(m, args, result, msg, msglen);
+		return cmd_offline(d, args, result, msg, msglen, 0);
 	if (!strcmp(cmd, "offline"))
-		return cmd_offline(m, args, result, msg, msglen);
+		return cmd_offline(d, args, result, msg, msglen, 1);
 	snprintf(msg, msglen, "unknown command '%s'", cmd);
 	return -ENOSYS;
 }

@@ -1,6 +1,7 @@
 /*
- * daemon.h - what ofsyncd serves: one mounted share and its parts.  The
- * control commands (ctl.c) answer from here.
+ * daemon.h - what ofsyncd serves: its mounted shares, each with its parts,
+ * over one cache and one control socket.  The control commands (ctl.c)
+ * answer from here.
  */
 #ifndef OFSYNC_DAEMON_H
 #define OFSYNC_DAEMON_H
@@ -13,19 +14,30 @@
 #include "options.h"
 #include "smb/smb.h"
 
+struct daemon;
+struct fs;
 struct ipc_server;
 struct prober;
 struct syncer;
 
 struct mount {
+	struct daemon *d;	    /* the daemon it belongs to */
 	const struct options *opts; /* the share, mountpoint and settings */
-	struct cache *cache;
-	struct smb *smb;	/* holds the connection state */
-	uint64_t share;		/* shares.id in the index */
-	uint64_t root;		/* row id of the share root */
-	struct ipc_server *srv; /* for events; set before threads start */
-	struct prober *prober;	/* the probe and background-sync thread */
-	struct syncer *syncer;	/* runs `ofsync sync` jobs */
+	struct cache *cache;	    /* the daemon's */
+	struct smb *smb;	    /* holds the connection state */
+	uint64_t share;		    /* shares.id in the index */
+	uint64_t root;		    /* row id of the share root */
+	struct ipc_server *srv;	    /* the daemon's, for events; set before threads start */
+	struct prober *prober;	    /* the probe and background-sync thread */
+	struct fs *fs;		    /* the FUSE mount */
+};
+
+struct daemon {
+	struct cache *cache; /* one cache (and index) for every share */
+	struct ipc_server *srv;
+	struct syncer *syncer; /* runs `ofsync sync` jobs of every share, one at a time */
+	struct mount *mounts;
+	size_t nmounts;
 };
 
 /*
@@ -45,11 +57,17 @@ int sync_id_valid(const char *id);
 /*
  * The syncer: one thread that runs Synchronize jobs in order (so two syncs
  * never interleave) and publishes SyncBegin, SyncFileResult and SyncEnd with
- * the job's sync id.  submit queues a job over roots (item ids) and writes
- * its id (the one given, or a new UUID) into id_out; cancel stops the job
- * with that id between items (-ENOENT when there is none).
+ * the job's sync id.  submit queues a job over roots (items, each of one
+ * mount; a job may span shares) and writes its id (the one given, or a new
+ * UUID) into id_out; cancel stops the job with that id between items
+ * (-ENOENT when there is none).
  */
-int syncer_start(struct mount *m, struct syncer **out);
+struct sync_root {
+	struct mount *m;
+	uint64_t id; /* the item the sync starts at */
+};
+
+int syncer_start(struct daemon *d, struct syncer **out);
 
 /*
  * What a sync's caller (a control connection) asked to be told and asked:
@@ -65,7 +83,7 @@ struct sync_asks {
 	int failed_items;
 };
 
-int syncer_submit(struct syncer *sy, const uint64_t *roots, size_t nroots, uint32_t flags,
+int syncer_submit(struct syncer *sy, const struct sync_root *roots, size_t nroots, uint32_t flags,
 		  int dry_run, int pinned_only, int keep, const struct sync_asks *asks,
 		  const char *id, char *id_out);
 int syncer_cancel(struct syncer *sy, const char *id);
@@ -85,9 +103,10 @@ void syncer_stop(struct syncer *sy);
 void syncer_free(struct syncer *sy);
 
 /* Publishes ConflictRecAdded / ConflictRecRemoved (a cache_conflict_fn). */
-void ctl_conflict_event(void *arg, int added, uint64_t item, const char *path, const char *state);
+void ctl_conflict_event(void *arg, int added, uint64_t share, uint64_t item, const char *path,
+			const char *state);
 
-/* The control socket's handler (ipc_handler_fn) over one mount, and its close hook. */
+/* The control socket's handler (ipc_handler_fn) over the daemon, and its close hook. */
 int ctl_handle(void *arg, uint64_t client, const char *cmd, json_t *args, json_t **result,
 	       char *msg, size_t msglen);
 void ctl_client_closed(void *arg, uint64_t client);

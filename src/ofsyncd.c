@@ -1,11 +1,20 @@
 /*
  * ofsyncd.c - the daemon: parse the command line, open the cache, reach the
- * server, mount, daemonize, then serve the mount and the control socket.
+ * servers, mount every share, daemonize, then serve the mounts and the
+ * control socket until a termination signal, or until every mount is gone.
+ *
+ * Threads: one FUSE loop per mount (each started by this file), one prober
+ * per mount, one syncer and one control-socket thread for the daemon.  The
+ * main thread only waits for signals (SIGTERM, SIGINT, SIGHUP stop the
+ * daemon; SIGUSR1 says a mount's loop ended).
  */
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "daemon.h"
 #include "fs/fs.h"
@@ -15,14 +24,223 @@
 #include "sync/sync.h"
 #include "util/log.h"
 
+/* One mount's FUSE loop thread. */
+struct loop {
+	struct mount *m;
+	pthread_t thread;
+	pthread_t main; /* told with SIGUSR1 when the loop ends */
+	int started;
+	volatile int ended;
+	int rc;
+};
+
+static void on_wake(int sig)
+{
+	(void)sig; /* only ends a sem_wait or poll in the FUSE loop */
+}
+
+static void *loop_main(void *arg)
+{
+	struct loop *l = arg;
+	sigset_t wake;
+
+	sigemptyset(&wake);
+	sigaddset(&wake, FS_WAKE_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
+	l->rc = fs_run(l->m->fs);
+	if (l->rc < 0)
+		log_err("%s: the mount stopped: %s", l->m->opts->mountpoint, strerror(-l->rc));
+	l->ended = 1;
+	pthread_kill(l->main, SIGUSR1);
+	return NULL;
+}
+
+/* Sets up one share: its record in the index, its SMB client, a first probe. */
+static int share_open(struct daemon *d, struct mount *m, const struct options *o)
+{
+	struct smb_conf sc;
+	int rc;
+
+	m->d = d;
+	m->opts = o;
+	m->cache = d->cache;
+	rc = index_share(cache_index(d->cache), o->unc_text, &m->share, &m->root);
+	if (rc < 0) {
+		log_err("cannot record %s in the index", o->unc_text);
+		return rc;
+	}
+	sc = (struct smb_conf){.server = o->unc.server,
+			       .port = o->unc.port,
+			       .share = o->unc.share,
+			       .base = o->unc.path,
+			       .user = o->user,
+			       .domain = o->domain,
+			       .password = o->password,
+			       .guest = o->guest,
+			       .timeout = o->timeout};
+	rc = smb_new(&sc, &m->smb);
+	if (rc < 0) {
+		log_err("cannot set up the SMB client: %s", strerror(-rc));
+		return rc;
+	}
+	/*
+	 * Windows' "Always Offline" needs nothing more: with the server
+	 * unreachable (or -o offline) the mount is served from the index, and
+	 * the prober brings the share online when the server appears.  A server
+	 * that answers and refuses (no such share, bad password) is an error.
+	 */
+	if (o->offline) {
+		smb_force(m->smb, 1);
+		log_info("%s: starting forced offline", o->unc_text);
+		return 0;
+	}
+	rc = smb_probe(m->smb);
+	if (rc < 0 && !smb_is_conn_error(rc)) {
+		log_err("%s: %s", o->unc_text, strerror(-rc));
+		fprintf(stderr, "ofsyncd: cannot use %s: %s\n", o->unc_text, strerror(-rc));
+		return rc;
+	}
+	if (rc < 0)
+		log_warn("%s is unreachable (%s): serving the cache offline", o->unc_text,
+			 strerror(-rc));
+	return 0;
+}
+
+static int share_mount(struct mount *m)
+{
+	const struct options *o = m->opts;
+	struct fs_conf fc = {.cache = m->cache,
+			     .smb = m->smb,
+			     .share = m->share,
+			     .root = m->root,
+			     .attr_timeout = o->attr_timeout,
+			     .cache_dir = o->cache_dir,
+			     .fsname = o->unc_text,
+			     .fuse_opts = o->fuse_opts,
+			     .debug = o->debug};
+
+	return fs_mount(&fc, o->mountpoint, &m->fs);
+}
+
+/*
+ * Serves until a termination signal or the end of every loop; then stops
+ * the loops that still run and waits for them.
+ */
+static void serve(struct loop *loops, size_t n)
+{
+	sigset_t wait;
+	int stopping = 0;
+
+	sigemptyset(&wait);
+	sigaddset(&wait, SIGTERM);
+	sigaddset(&wait, SIGINT);
+	sigaddset(&wait, SIGHUP);
+	sigaddset(&wait, SIGUSR1);
+	for (;;) {
+		struct timespec tick = {0, 200 * 1000000};
+		size_t running = 0;
+		int sig;
+
+		for (size_t i = 0; i < n; i++)
+			running += loops[i].started && !loops[i].ended;
+		if (running == 0)
+			break;
+		sig = sigtimedwait(&wait, NULL, stopping ? &tick : NULL);
+		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
+			if (!stopping)
+				log_info("signal %d: unmounting", sig);
+			stopping = 1;
+		}
+		if (stopping) /* again each tick: a stop can race the loop's start */
+			for (size_t i = 0; i < n; i++)
+				if (loops[i].started && !loops[i].ended)
+					fs_stop(loops[i].m->fs);
+	}
+	for (size_t i = 0; i < n; i++)
+		if (loops[i].started)
+			pthread_join(loops[i].thread, NULL);
+}
+
+/* Starts the threads (after daemonizing) and serves.  0 or 1 (exit status). */
+static int run(struct daemon *d)
+{
+	struct loop *loops = calloc(d->nmounts, sizeof(*loops));
+	struct sigaction sa = {.sa_handler = on_wake};
+	sigset_t block, old;
+	int rc, status = 0;
+
+	if (!loops)
+		return 1;
+	sigemptyset(&sa.sa_mask);
+	sigaction(FS_WAKE_SIGNAL, &sa, NULL); /* no SA_RESTART */
+	signal(SIGPIPE, SIG_IGN);
+	/* Every thread blocks the daemon's signals; the main thread waits for them. */
+	sigfillset(&block);
+	pthread_sigmask(SIG_BLOCK, &block, &old);
+	rc = ipc_server_start(d->srv);
+	if (rc < 0) {
+		log_err("cannot start the control socket thread: %s", strerror(-rc));
+		free(loops);
+		return 1;
+	}
+	rc = syncer_start(d, &d->syncer);
+	if (rc < 0)
+		log_err("cannot start the sync thread: %s", strerror(-rc));
+	for (size_t i = 0; rc == 0 && i < d->nmounts; i++) {
+		rc = prober_start(&d->mounts[i], &d->mounts[i].prober);
+		if (rc < 0)
+			log_err("cannot start the probe thread: %s", strerror(-rc));
+	}
+	for (size_t i = 0; rc == 0 && i < d->nmounts; i++) {
+		loops[i] = (struct loop){.m = &d->mounts[i], .main = pthread_self()};
+		rc = -pthread_create(&loops[i].thread, NULL, loop_main, &loops[i]);
+		if (rc < 0)
+			log_err("cannot start a FUSE loop: %s", strerror(-rc));
+		else
+			loops[i].started = 1;
+	}
+	if (rc < 0) {
+		status = 1;
+		for (size_t i = 0; i < d->nmounts; i++)
+			if (loops[i].started)
+				fs_stop(d->mounts[i].fs);
+	}
+	serve(loops, d->nmounts);
+	for (size_t i = 0; i < d->nmounts; i++)
+		if (loops[i].started && loops[i].rc < 0)
+			status = 1;
+	/*
+	 * No control command runs once the socket's thread is halted; then the
+	 * threads that publish to it end; then everything is freed.
+	 */
+	ipc_server_halt(d->srv);
+	syncer_stop(d->syncer);
+	for (size_t i = 0; i < d->nmounts; i++) {
+		prober_stop(d->mounts[i].prober);
+		d->mounts[i].prober = NULL;
+	}
+	cache_set_conflict_hook(d->cache, NULL, NULL);
+	ipc_server_stop(d->srv);
+	d->srv = NULL;
+	syncer_free(d->syncer);
+	d->syncer = NULL;
+	free(loops);
+	return status;
+}
+
+/* Frees what share_open and share_mount made. */
+static void share_close(struct mount *m)
+{
+	fs_free(m->fs);
+	m->fs = NULL;
+	smb_free(m->smb);
+	m->smb = NULL;
+}
+
 int main(int argc, char **argv)
 {
-	struct mount m = {0};
+	struct daemon d = {0};
 	struct options o;
-	struct smb_conf sc;
-	struct fs_conf fc;
-	struct ipc_server *srv = NULL;
-	struct fs *fs = NULL;
 	char err[1024];
 	int rc, status = 1;
 
@@ -47,112 +265,37 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(o.debug ? LOG_LVL_DEBUG : LOG_LVL_WARN);
-	m.opts = &o;
 
-	rc = cache_open(o.cache_dir, &m.cache);
+	d.mounts = calloc(1, sizeof(*d.mounts));
+	if (!d.mounts)
+		goto out;
+	rc = cache_open(o.cache_dir, &d.cache);
 	if (rc < 0)
 		goto out;
-	rc = index_share(cache_index(m.cache), o.unc_text, &m.share, &m.root);
-	if (rc < 0) {
-		log_err("cannot record %s in the index", o.unc_text);
-		goto out_cache;
-	}
-	sc = (struct smb_conf){.server = o.unc.server,
-			       .port = o.unc.port,
-			       .share = o.unc.share,
-			       .base = o.unc.path,
-			       .user = o.user,
-			       .domain = o.domain,
-			       .password = o.password,
-			       .guest = o.guest,
-			       .timeout = o.timeout};
-	rc = smb_new(&sc, &m.smb);
-	if (rc < 0) {
-		log_err("cannot set up the SMB client: %s", strerror(-rc));
-		goto out_cache;
-	}
-	/*
-	 * Windows' "Always Offline" needs nothing more: with the server
-	 * unreachable (or -o offline) the mount is served from the index, and
-	 * the prober brings the share online when the server appears.  A server
-	 * that answers and refuses (no such share, bad password) is an error.
-	 */
-	if (o.offline) {
-		smb_force(m.smb, 1);
-		log_info("%s: starting forced offline", o.unc_text);
-	} else {
-		rc = smb_probe(m.smb);
-		if (rc < 0 && !smb_is_conn_error(rc)) {
-			log_err("%s: %s", o.unc_text, strerror(-rc));
-			fprintf(stderr, "ofsyncd: cannot use %s: %s\n", o.unc_text, strerror(-rc));
-			goto out_smb;
-		}
-		if (rc < 0)
-			log_warn("%s is unreachable (%s): serving the cache offline", o.unc_text,
-				 strerror(-rc));
-	}
-
-	rc = ipc_server_new(o.socket, ctl_handle, ctl_client_closed, &m, &srv);
+	rc = share_open(&d, &d.mounts[0], &o);
+	d.nmounts = 1;
 	if (rc < 0)
-		goto out_smb;
-	m.srv = srv;
-	cache_set_conflict_hook(m.cache, ctl_conflict_event, &m);
-	fc = (struct fs_conf){.cache = m.cache,
-			      .smb = m.smb,
-			      .share = m.share,
-			      .root = m.root,
-			      .attr_timeout = o.attr_timeout,
-			      .cache_dir = o.cache_dir,
-			      .fsname = o.unc_text,
-			      .fuse_opts = o.fuse_opts,
-			      .debug = o.debug};
-	rc = fs_mount(&fc, o.mountpoint, &fs);
+		goto out_shares;
+	rc = ipc_server_new(o.socket, ctl_handle, ctl_client_closed, &d, &d.srv);
 	if (rc < 0)
-		goto out_srv;
-	rc = fs_daemonize(o.foreground);
-	if (rc < 0)
-		goto out_fs;
-	/* Threads start after daemonizing. */
-	rc = ipc_server_start(srv);
-	if (rc < 0) {
-		log_err("cannot start the control socket thread: %s", strerror(-rc));
-		goto out_fs;
-	}
-	rc = prober_start(&m, &m.prober);
-	if (rc < 0) {
-		log_err("cannot start the probe thread: %s", strerror(-rc));
-		goto out_fs;
-	}
-	rc = syncer_start(&m, &m.syncer);
-	if (rc < 0) {
-		log_err("cannot start the sync thread: %s", strerror(-rc));
-		prober_stop(m.prober);
-		goto out_fs;
-	}
-	rc = fs_run(fs);
-	status = rc < 0 ? 1 : 0;
-	/*
-	 * No control command runs once the socket's thread is halted; then the
-	 * threads that publish to it end; then everything is freed.
-	 */
-	ipc_server_halt(srv);
-	syncer_stop(m.syncer);
-	prober_stop(m.prober);
-	cache_set_conflict_hook(m.cache, NULL, NULL);
-	ipc_server_stop(srv);
-	srv = NULL;
-	syncer_free(m.syncer);
-out_fs:
-	ipc_server_stop(srv);
-	srv = NULL;
-	fs_free(fs);
-out_srv:
-	ipc_server_stop(srv);
-out_smb:
-	smb_free(m.smb);
-out_cache:
-	cache_close(m.cache);
+		goto out_shares;
+	for (size_t i = 0; i < d.nmounts; i++)
+		d.mounts[i].srv = d.srv;
+	cache_set_conflict_hook(d.cache, ctl_conflict_event, &d);
+	for (size_t i = 0; i < d.nmounts && rc == 0; i++)
+		rc = share_mount(&d.mounts[i]);
+	if (rc == 0)
+		rc = fs_daemonize(o.foreground);
+	if (rc == 0)
+		status = run(&d);
+	cache_set_conflict_hook(d.cache, NULL, NULL);
+	ipc_server_stop(d.srv);
+out_shares:
+	for (size_t i = 0; i < d.nmounts; i++)
+		share_close(&d.mounts[i]);
+	cache_close(d.cache);
 out:
+	free(d.mounts);
 	options_release(&o);
 	return status;
 }

@@ -29,7 +29,7 @@
 struct sync_req {
 	struct sync_req *next;
 	char id[SYNC_ID_LEN + 1];
-	uint64_t *roots; /* items to sync, each with its subtree */
+	struct sync_root *roots; /* items to sync, each with its subtree */
 	size_t nroots;
 	uint32_t flags;
 	int dry_run;
@@ -43,7 +43,7 @@ struct sync_req {
 enum { Q_CONFLICT = 1, Q_ITEM = 2 };
 
 struct syncer {
-	struct mount *m; /* constant */
+	struct daemon *d; /* constant */
 	pthread_t thread;
 	pthread_mutex_t lock; /* protects head, tail, running, stopping */
 	pthread_cond_t cond;
@@ -98,6 +98,7 @@ static void new_sync_id(char *out)
 struct report_ctx {
 	struct syncer *sy;
 	struct sync_req *q;
+	struct mount *m; /* the mount of the root being synced */
 	unsigned items;	 /* items reported */
 	int file_result; /* the last item's result (for a sync of one file) */
 };
@@ -124,7 +125,7 @@ static int ask(struct syncer *sy, struct sync_req *q, int kind, const char *even
 	sy->q_done = 0;
 	pthread_mutex_unlock(&sy->lock);
 	json_object_set_new(data, "query", json_integer(qid));
-	ipc_server_send(sy->m->srv, q->asks.client, event, data);
+	ipc_server_send(sy->d->srv, q->asks.client, event, data);
 	json_decref(data);
 	pthread_mutex_lock(&sy->lock);
 	while (!sy->q_done && !q->client_gone && !q->cancel && !sy->stopping)
@@ -157,19 +158,20 @@ static int report_item(void *arg, const struct sync_item_report *r)
 
 	rc->items++;
 	rc->file_result = r->result;
-	ev = json_pack("{s:s, s:s, s:s, s:s, s:b, s:s?, s:s, s:i, s:I}", "sync_id", q->id, "path",
-		       r->path, "state", plan_state_name(r->state), "op", plan_op_name(r->op),
-		       "applied", r->applied, "skipped", r->skipped, "result",
-		       result_name(r->result), "errno", -r->result, "bytes", (json_int_t)r->bytes);
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:s?, s:s, s:i, s:I}", "sync_id", q->id,
+		       "share", rc->m->opts->unc_text, "path", r->path, "state",
+		       plan_state_name(r->state), "op", plan_op_name(r->op), "applied", r->applied,
+		       "skipped", r->skipped, "result", result_name(r->result), "errno", -r->result,
+		       "bytes", (json_int_t)r->bytes);
 	if (!ev)
 		return OFSYNC_OP_CONTINUE;
 	if (q->asks.failed_items && r->result < 0 && r->result != -ESTALE && !r->skipped) {
 		/* The caller answers for a failed item; everyone else sees it too. */
-		ipc_server_publish(rc->sy->m->srv, "SyncFileResult", ev);
+		ipc_server_publish(rc->sy->d->srv, "SyncFileResult", ev);
 		ans = ask(rc->sy, q, Q_ITEM, "SyncItemQuery", ev, NULL, 0);
 		return ans < 0 ? OFSYNC_OP_CONTINUE : ans;
 	}
-	ipc_server_publish(rc->sy->m->srv, "SyncFileResult", ev);
+	ipc_server_publish(rc->sy->d->srv, "SyncFileResult", ev);
 	json_decref(ev);
 	return OFSYNC_OP_CONTINUE;
 }
@@ -177,9 +179,10 @@ static int report_item(void *arg, const struct sync_item_report *r)
 static void report_begin(void *arg, const char *path)
 {
 	struct report_ctx *rc = arg;
-	json_t *ev = json_pack("{s:s, s:s}", "sync_id", rc->q->id, "path", path);
+	json_t *ev = json_pack("{s:s, s:s, s:s}", "sync_id", rc->q->id, "share",
+			       rc->m->opts->unc_text, "path", path);
 
-	ipc_server_send(rc->sy->m->srv, rc->q->asks.client, "SyncItemBegin", ev);
+	ipc_server_send(rc->sy->d->srv, rc->q->asks.client, "SyncItemBegin", ev);
 	json_decref(ev);
 }
 
@@ -203,8 +206,9 @@ static int report_conflict(void *arg, const struct sync_conflict *c, char *name,
 	json_t *ev;
 	int ans;
 
-	ev = json_pack("{s:s, s:s, s:s, s:i, s:o, s:o}", "sync_id", rc->q->id, "path", c->path,
-		       "state", plan_state_name(c->state), "state_value", c->state, "local",
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:i, s:o, s:o}", "sync_id", rc->q->id, "share",
+		       rc->m->opts->unc_text, "path", c->path, "state", plan_state_name(c->state),
+		       "state_value", c->state, "local",
 		       side_json(l->deleted ? PSIDE_NONE : l->kind,
 				 l->changed || l->created || l->deleted,
 				 l->kind == PSIDE_FILE && !l->deleted ? c->lsize : 0, l->mtime),
@@ -215,38 +219,57 @@ static int report_conflict(void *arg, const struct sync_conflict *c, char *name,
 	return ans < 0 ? OFSYNC_RESOLVE_LOG : ans;
 }
 
-static void run_job(struct syncer *sy, struct sync_req *q)
+/* What SyncBegin says of the job: its share(s) and an estimate of its items. */
+static json_t *begin_event(struct sync_req *q, int *one_file)
 {
-	struct mount *m = sy->m;
-	struct report_ctx ctx = {.sy = sy, .q = q};
-	struct index_stats st;
+	struct mount *m0 = q->roots[0].m;
+	json_t *shares = json_array();
 	uint64_t estimate = 0;
-	int one_file = 0;
-	struct sync_result total = {0}, res;
-	int64_t t0 = mono_ns();
-	const char *result = "ok";
-	json_t *ev;
-	int rc = 0;
+	int same = 1;
 
-	if (q->nroots == 1 && q->roots[0] == m->root &&
-	    index_stats(cache_index(m->cache), m->share, &st) == 0)
-		estimate = st.items > 0 ? st.items - 1 : 0; /* the root is not an item */
-	if (q->nroots == 1 && q->roots[0] != m->root) {
+	*one_file = 0;
+	for (size_t i = 0; i < q->nroots; i++) {
+		struct mount *m = q->roots[i].m;
+		struct index_stats st;
 		struct index_item it;
-		if (index_get(cache_index(m->cache), q->roots[0], &it) == 0) {
-			one_file = it.type == ITEM_FILE;
-			estimate = one_file;
+		int listed = 0;
+		for (size_t j = 0; j < i; j++)
+			listed |= q->roots[j].m == m;
+		if (!listed)
+			json_array_append_new(shares, json_string(m->opts->unc_text));
+		same &= m == m0;
+		if (q->roots[i].id == m->root) {
+			if (index_stats(cache_index(m->cache), m->share, &st) == 0 && st.items > 0)
+				estimate += st.items - 1; /* the root is not an item */
+		} else if (index_get(cache_index(m->cache), q->roots[i].id, &it) == 0) {
+			*one_file = q->nroots == 1 && it.type == ITEM_FILE;
+			estimate += it.type == ITEM_FILE;
 			index_item_release(&it);
 		}
 	}
-	ev = json_pack("{s:s, s:s, s:I, s:b, s:I}", "sync_id", q->id, "share", m->opts->unc_text,
-		       "flags", (json_int_t)q->flags, "dry_run", q->dry_run, "estimate",
-		       (json_int_t)estimate);
-	ipc_server_publish(m->srv, "SyncBegin", ev);
+	return json_pack("{s:s, s:s, s:o, s:I, s:b, s:I}", "sync_id", q->id, "share",
+			 same ? m0->opts->unc_text : "", "shares", shares, "flags",
+			 (json_int_t)q->flags, "dry_run", q->dry_run, "estimate",
+			 (json_int_t)estimate);
+}
+
+static void run_job(struct syncer *sy, struct sync_req *q)
+{
+	struct daemon *d = sy->d;
+	struct report_ctx ctx = {.sy = sy, .q = q};
+	struct sync_result total = {0}, res;
+	int64_t t0 = mono_ns();
+	const char *result = "ok";
+	int one_file, rc = 0;
+	json_t *ev;
+
+	ev = begin_event(q, &one_file);
+	ipc_server_publish(d->srv, "SyncBegin", ev);
 	json_decref(ev);
 	for (size_t i = 0; i < q->nroots && rc == 0; i++) {
+		struct mount *m = q->roots[i].m;
 		struct sync_job job = {.share = m->share,
-				       .root = q->roots[i],
+				       .root = q->roots[i].id,
 				       .share_root = m->root,
 				       .share_unc = m->opts->unc_text,
 				       .flags = q->flags,
@@ -258,6 +281,7 @@ static void run_job(struct syncer *sy, struct sync_req *q)
 				       .item_begin = q->asks.item_begin ? report_begin : NULL,
 				       .conflict = q->asks.conflicts ? report_conflict : NULL,
 				       .arg = &ctx};
+		ctx.m = m;
 		rc = sync_run(m->cache, m->smb, &job, &res);
 		total.items += res.items;
 		total.applied += res.applied;
@@ -281,12 +305,13 @@ static void run_job(struct syncer *sy, struct sync_req *q)
 		json_object_set_new(ev, "file_result", json_string(result_name(ctx.file_result)));
 		json_object_set_new(ev, "file_errno", json_integer(-ctx.file_result));
 	}
-	ipc_server_publish(m->srv, "SyncEnd", ev);
+	ipc_server_publish(d->srv, "SyncEnd", ev);
 	json_decref(ev);
+	/* The one summary line of each sync. */
 	log_info("sync %s of %s: %s; %u items, %u applied, %u conflicts (%u resolved), %u failed, "
 		 "%lld bytes, %.1f s",
-		 q->id, m->opts->unc_text, result, total.items, total.applied, total.conflicts,
-		 total.resolved, total.failed, (long long)total.bytes,
+		 q->id, q->roots[0].m->opts->unc_text, result, total.items, total.applied,
+		 total.conflicts, total.resolved, total.failed, (long long)total.bytes,
 		 (double)(mono_ns() - t0) / 1e9);
 }
 
@@ -317,7 +342,7 @@ static void *syncer_main(void *arg)
 	return NULL;
 }
 
-int syncer_start(struct mount *m, struct syncer **out)
+int syncer_start(struct daemon *d, struct syncer **out)
 {
 	struct syncer *sy;
 	sigset_t all, old;
@@ -326,7 +351,7 @@ int syncer_start(struct mount *m, struct syncer **out)
 	sy = calloc(1, sizeof(*sy));
 	if (!sy)
 		return -ENOMEM;
-	sy->m = m;
+	sy->d = d;
 	pthread_mutex_init(&sy->lock, NULL);
 	pthread_cond_init(&sy->cond, NULL);
 	pthread_cond_init(&sy->answered, NULL);
@@ -345,7 +370,7 @@ int syncer_start(struct mount *m, struct syncer **out)
 	return 0;
 }
 
-int syncer_submit(struct syncer *sy, const uint64_t *roots, size_t nroots, uint32_t flags,
+int syncer_submit(struct syncer *sy, const struct sync_root *roots, size_t nroots, uint32_t flags,
 		  int dry_run, int pinned_only, int keep, const struct sync_asks *asks,
 		  const char *id, char *id_out)
 {

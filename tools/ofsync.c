@@ -648,7 +648,8 @@ static int print_conflicts(json_t *res)
 
 	json_array_foreach(list, i, c)
 	{
-		printf("%s%s: %s", jstr(res, "unc"), jstr(c, "path"), jstr(c, "state"));
+		printf("%s%s: %s", *jstr(c, "unc") ? jstr(c, "unc") : jstr(res, "unc"),
+		       jstr(c, "path"), jstr(c, "state"));
 		if (*jstr(c, "detail"))
 			printf(" (%s)", jstr(c, "detail"));
 		putchar('\n');
@@ -656,12 +657,19 @@ static int print_conflicts(json_t *res)
 	return (int)json_array_size(list);
 }
 
+/* online / offline: the state each share reached. */
 static void print_state(json_t *res)
 {
-	printf("%s: %s", jstr(res, "unc"), jstr(res, "state"));
-	if (*jstr(res, "reason"))
-		printf(" (%s)", jstr(res, "reason"));
-	putchar('\n');
+	json_t *s;
+	size_t i;
+
+	json_array_foreach(json_object_get(res, "shares"), i, s)
+	{
+		printf("%s: %s", jstr(s, "unc"), jstr(s, "state"));
+		if (*jstr(s, "reason"))
+			printf(" (%s)", jstr(s, "reason"));
+		putchar('\n');
+	}
 }
 
 int main(int argc, char **argv)
@@ -789,8 +797,15 @@ int main(int argc, char **argv)
 	} else {
 		print_state(body);
 	}
-	if (!strcmp(cmd, "online") && strcmp(jstr(body, "state"), "online"))
-		status = OFSYNC_EXIT_FAILED; /* the server is still unreachable */
+	if (!strcmp(cmd, "online")) {
+		json_t *sh;
+		size_t i;
+		json_array_foreach(json_object_get(body, "shares"), i, sh)
+		{
+			if (strcmp(jstr(sh, "state"), "online"))
+				status = OFSYNC_EXIT_FAILED; /* a server is still unreachable */
+		}
+	}
 	json_decref(body);
 	ofsync_close(c);
 	return status;

@@ -22,7 +22,9 @@ struct cache {
 	struct index *ix;     /* the index; has its own lock */
 	pthread_mutex_t lock; /* protects buckets, node refs and hnext */
 	struct node *buckets[NODE_BUCKETS];
-	struct cache_hooks hooks;      /* set once before the mount starts */
+	pthread_mutex_t hook_lock;		   /* protects hooks, nhooks */
+	struct cache_hooks hooks[CACHE_MAX_HOOKS]; /* one set per mount */
+	size_t nhooks;
 	cache_conflict_fn conflict_fn; /* set once before threads start */
 	void *conflict_arg;
 };
@@ -44,6 +46,7 @@ int cache_open(const char *dir, struct cache **out)
 	if (!c)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->hook_lock, NULL);
 	c->dir = strdup(dir);
 	if (!c->dir) {
 		rc = -ENOMEM;
@@ -70,6 +73,7 @@ int cache_open(const char *dir, struct cache **out)
 
 err_free:
 	free(c->dir);
+	pthread_mutex_destroy(&c->hook_lock);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	return rc;
@@ -98,6 +102,7 @@ void cache_close(struct cache *c)
 		}
 	}
 	index_close(c->ix);
+	pthread_mutex_destroy(&c->hook_lock);
 	pthread_mutex_destroy(&c->lock);
 	free(c->dir);
 	free(c);
@@ -287,21 +292,51 @@ void cache_data_path(struct cache *c, uint64_t id, char *buf, size_t len)
 	store_path(c->dir, id, buf, len);
 }
 
-void cache_set_hooks(struct cache *c, const struct cache_hooks *h)
+int cache_add_hooks(struct cache *c, const struct cache_hooks *h)
 {
-	c->hooks = *h;
+	int rc = 0;
+
+	pthread_mutex_lock(&c->hook_lock);
+	if (c->nhooks == CACHE_MAX_HOOKS)
+		rc = -ENOSPC;
+	else
+		c->hooks[c->nhooks++] = *h;
+	pthread_mutex_unlock(&c->hook_lock);
+	return rc;
 }
 
+void cache_remove_hooks(struct cache *c, void *arg)
+{
+	pthread_mutex_lock(&c->hook_lock);
+	for (size_t i = 0; i < c->nhooks; i++) {
+		if (c->hooks[i].arg == arg) {
+			c->hooks[i] = c->hooks[--c->nhooks];
+			break;
+		}
+	}
+	pthread_mutex_unlock(&c->hook_lock);
+}
+
+/*
+ * Every mount hears of every change: an inode another mount's kernel never
+ * saw is refused there (ENOENT) and costs nothing.
+ */
 void cache_notify_inode(struct cache *c, uint64_t id)
 {
-	if (c->hooks.inval_inode)
-		c->hooks.inval_inode(c->hooks.arg, id);
+	pthread_mutex_lock(&c->hook_lock);
+	for (size_t i = 0; i < c->nhooks; i++)
+		if (c->hooks[i].inval_inode)
+			c->hooks[i].inval_inode(c->hooks[i].arg, id);
+	pthread_mutex_unlock(&c->hook_lock);
 }
 
 void cache_notify_entry(struct cache *c, uint64_t parent, const char *name)
 {
-	if (c->hooks.inval_entry)
-		c->hooks.inval_entry(c->hooks.arg, parent, name);
+	pthread_mutex_lock(&c->hook_lock);
+	for (size_t i = 0; i < c->nhooks; i++)
+		if (c->hooks[i].inval_entry)
+			c->hooks[i].inval_entry(c->hooks[i].arg, parent, name);
+	pthread_mutex_unlock(&c->hook_lock);
 }
 
 int item_is_dirty(const struct index_item *it)
@@ -315,9 +350,9 @@ void cache_set_conflict_hook(struct cache *c, cache_conflict_fn fn, void *arg)
 	c->conflict_arg = arg;
 }
 
-void cache_conflict_event(struct cache *c, int added, uint64_t item, const char *path,
-			  const char *state)
+void cache_conflict_event(struct cache *c, int added, uint64_t share, uint64_t item,
+			  const char *path, const char *state)
 {
 	if (c->conflict_fn)
-		c->conflict_fn(c->conflict_arg, added, item, path, state);
+		c->conflict_fn(c->conflict_arg, added, share, item, path, state);
 }

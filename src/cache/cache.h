@@ -94,7 +94,10 @@ struct cache_hooks {
 	void (*inval_entry)(void *arg, uint64_t parent, const char *name); /* a name */
 	void *arg;
 };
-void cache_set_hooks(struct cache *c, const struct cache_hooks *h);
+#define CACHE_MAX_HOOKS 64
+/* Adds a mount's hooks (-ENOSPC past CACHE_MAX_HOOKS); removes them by arg. */
+int cache_add_hooks(struct cache *c, const struct cache_hooks *h);
+void cache_remove_hooks(struct cache *c, void *arg);
 void cache_notify_inode(struct cache *c, uint64_t id);
 void cache_notify_entry(struct cache *c, uint64_t parent, const char *name);
 
@@ -102,11 +105,11 @@ void cache_notify_entry(struct cache *c, uint64_t parent, const char *name);
  * Conflict-store announcements: the sync code calls cache_conflict_event
  * when an entry is added (added = 1) or removed; the daemon publishes them.
  */
-typedef void (*cache_conflict_fn)(void *arg, int added, uint64_t item, const char *path,
-				  const char *state);
+typedef void (*cache_conflict_fn)(void *arg, int added, uint64_t share, uint64_t item,
+				  const char *path, const char *state);
 void cache_set_conflict_hook(struct cache *c, cache_conflict_fn fn, void *arg);
-void cache_conflict_event(struct cache *c, int added, uint64_t item, const char *path,
-			  const char *state);
+void cache_conflict_event(struct cache *c, int added, uint64_t share, uint64_t item,
+			  const char *path, const char *state);
 
 /* True when the item has local changes that are not on the server. */
 int item_is_dirty(const struct index_item *it);

@@ -79,6 +79,8 @@ struct fs {
 	int64_t ttl_ns;		 /* attr_timeout in ns */
 	uid_t uid;		 /* owner shown for every item */
 	gid_t gid;
+	pthread_t loop; /* the thread in fs_run, once running */
+	int looping;
 };
 
 /* ---- inode numbers ---------------------------------------------------- */
@@ -1496,19 +1498,21 @@ int fs_run(struct fs *fs)
 	pthread_mutex_lock(&fs->ra.lock);
 	fs->ra.started = 1;
 	pthread_mutex_unlock(&fs->ra.lock);
-	cache_set_hooks(fs->c, &hooks);
+	rc = cache_add_hooks(fs->c, &hooks);
+	if (rc < 0)
+		return rc;
 	raise_read_ahead(fs->mountpoint);
-	if (fuse_set_signal_handlers(fs->se) != 0)
-		return -EIO;
 	cfg = fuse_loop_cfg_create();
 	if (!cfg)
 		return -ENOMEM;
 	fuse_loop_cfg_set_clone_fd(cfg, 0);
 	fuse_loop_cfg_set_max_threads(cfg, 16);
 	fuse_loop_cfg_set_idle_threads(cfg, 4);
+	fs->loop = pthread_self();
+	__atomic_store_n(&fs->looping, 1, __ATOMIC_RELEASE);
 	rc = fuse_session_loop_mt(fs->se, cfg);
+	__atomic_store_n(&fs->looping, 0, __ATOMIC_RELEASE);
 	fuse_loop_cfg_destroy(cfg);
-	fuse_remove_signal_handlers(fs->se);
 	return rc < 0 ? rc : 0;
 }
 
@@ -1520,15 +1524,16 @@ int fs_daemonize(int foreground)
 void fs_stop(struct fs *fs)
 {
 	fuse_session_exit(fs->se);
+	/* The loop waits in sem_wait: a signal with a handler ends the wait. */
+	if (__atomic_load_n(&fs->looping, __ATOMIC_ACQUIRE))
+		pthread_kill(fs->loop, FS_WAKE_SIGNAL);
 }
 
 void fs_free(struct fs *fs)
 {
-	struct cache_hooks none = {0};
-
 	if (!fs)
 		return;
-	cache_set_hooks(fs->c, &none);
+	cache_remove_hooks(fs->c, fs);
 	pthread_mutex_lock(&fs->ra.lock);
 	fs->ra.stopping = 1;
 	pthread_cond_signal(&fs->ra.cond);

@@ -8,6 +8,7 @@
 #ifndef OFSYNC_FS_H
 #define OFSYNC_FS_H
 
+#include <signal.h>
 #include <stdint.h>
 
 #include "cache/cache.h"
@@ -33,10 +34,13 @@ int fs_mount(const struct fs_conf *conf, const char *mountpoint, struct fs **out
 int fs_daemonize(int foreground);
 /*
  * Starts the helper threads (after daemonizing) and serves requests until
- * unmounted or signalled.  Returns 0 or a negative errno.
+ * unmounted or stopped; the caller's thread must have FS_WAKE_SIGNAL
+ * unblocked, with a handler installed without SA_RESTART.  Returns 0 or a
+ * negative errno.
  */
 int fs_run(struct fs *fs);
-/* Asks fs_run to return (from any thread or a signal handler's thread). */
+#define FS_WAKE_SIGNAL SIGUSR2
+/* Asks fs_run to return (from any thread; not from a signal handler). */
 void fs_stop(struct fs *fs);
 /* Unmounts and frees. */
 void fs_free(struct fs *fs);

@@ -43,17 +43,23 @@ void sync_record_conflict(struct cache *c, uint64_t share, uint64_t item, const 
 	log_warn("conflict on %s: %s%s%s", path, state, detail && *detail ? ": " : "",
 		 detail ? detail : "");
 	if (index_conflict_add(cache_index(c), share, item, path, state, detail, now_ns()) == 0)
-		cache_conflict_event(c, 1, item, path, state);
+		cache_conflict_event(c, 1, share, item, path, state);
 }
 
 void sync_clear_conflict(struct cache *c, uint64_t item)
 {
+	struct index_item it;
+	uint64_t share = 0;
 	char path[4096];
 
 	if (index_conflict_clear_item(cache_index(c), item) > 0) {
 		if (index_path(cache_index(c), item, path, sizeof(path)) < 0)
 			path[0] = '\0';
-		cache_conflict_event(c, 0, item, path, "");
+		if (index_get(cache_index(c), item, &it) == 0) {
+			share = it.share;
+			index_item_release(&it);
+		}
+		cache_conflict_event(c, 0, share, item, path, "");
 	}
 }
 
