@@ -508,8 +508,9 @@ int syncer_answer(struct syncer *sy, uint64_t client, const char *id, int64_t qu
 						    "keep_latest, log, skip, abort)" :
 						    "failed item (continue, retry, abort)");
 		rc = -EINVAL;
-	} else if (name && *name && (!sync_name_ok(name) || strlen(name) >= sizeof(sy->q_name))) {
-		snprintf(msg, len, "'%s' cannot name a file on the server", name);
+	} else if (name && strlen(name) >= sizeof(sy->q_name)) {
+		/* A name the server refuses fails the item instead (keep_both). */
+		snprintf(msg, len, "a new name is at most %zu bytes", sizeof(sy->q_name) - 1);
 		rc = -EINVAL;
 	} else {
 		sy->q_answer = v;

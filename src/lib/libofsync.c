@@ -819,13 +819,20 @@ int ofsync_console_conflict(void *arg, const struct ofsync_conflict *c, char *ne
 			if (!strcasecmp(line, keys[i].key))
 				ans = keys[i].answer;
 	}
-	if (ans == OFSYNC_RESOLVE_KEEPALLCHANGES && new_name_len > 0) {
+	while (ans == OFSYNC_RESOLVE_KEEPALLCHANGES && new_name_len > 0) {
 		fprintf(tty, "New name for the local copy (empty: the usual \"name (HOST vN)\"): ");
 		fflush(tty);
-		if (fgets(line, sizeof(line), tty)) {
-			line[strcspn(line, "\r\n")] = '\0';
-			snprintf(new_name, new_name_len, "%s", line);
+		if (!fgets(line, sizeof(line), tty))
+			break;
+		line[strcspn(line, "\r\n")] = '\0';
+		/* SMB takes none of these in a name; ask again rather than fail the item. */
+		if (strpbrk(line, "\\/:*?\"<>|") || !strcmp(line, ".") || !strcmp(line, "..") ||
+		    strlen(line) >= new_name_len) {
+			fprintf(tty, "'%s' cannot name a file on the server.\n", line);
+			continue;
 		}
+		snprintf(new_name, new_name_len, "%s", line);
+		break;
 	}
 	fclose(tty);
 	return ans;
