@@ -19,6 +19,7 @@ enum ofsync_exit {
 	OFSYNC_EXIT_ITEMS = 4,	   /* some items failed (e.g. a path not under a mount) */
 	OFSYNC_EXIT_CONFLICTS = 5, /* conflicts were left for the user */
 	OFSYNC_EXIT_CANCELLED = 6, /* the operation was cancelled */
+	OFSYNC_EXIT_OFFLINE = 7,   /* could not: the share is offline (flush) */
 };
 
 #include <stddef.h>

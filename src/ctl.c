@@ -395,6 +395,55 @@ static int cmd_sync(struct daemon *d, uint64_t client, json_t *args, json_t **re
 	return 0;
 }
 
+/*
+ * flush [target]: pushes every dirty item of the target's share (or of every
+ * share) now, files open through the mount too, as a job whose sync id is in
+ * the answer (null when nothing could start); shares that are offline are
+ * named in "offline" and their dirty data waits.
+ */
+static int cmd_flush(struct daemon *d, json_t *args, json_t **result, char *msg, size_t len)
+{
+	char id[SYNC_ID_LEN + 1];
+	struct sync_root *roots;
+	struct mount *one;
+	json_t *off;
+	size_t n = 0;
+	int rc;
+
+	rc = target_mounts(d, args, &one, msg, len);
+	if (rc < 0)
+		return rc;
+	roots = calloc(d->nmounts, sizeof(*roots));
+	off = json_array();
+	if (!roots || !off) {
+		free(roots);
+		json_decref(off);
+		return -ENOMEM;
+	}
+	for (size_t i = 0; i < d->nmounts; i++) {
+		struct mount *m = &d->mounts[i];
+		if (one && one != m)
+			continue;
+		if (online(m, msg, len))
+			roots[n++] = (struct sync_root){m, m->root};
+		else
+			json_array_append_new(off, json_string(m->opts->unc_text));
+	}
+	msg[0] = '\0';
+	rc = n ? syncer_submit(d->syncer, roots, n, OFSYNC_SYNCOUT, 0, SYNC_KIND_FLUSH, 0, NULL,
+			       NULL, id) :
+		 0;
+	free(roots);
+	if (rc < 0) {
+		json_decref(off);
+		snprintf(msg, len, "cannot start the flush: %s", strerror(-rc));
+		return rc;
+	}
+	*result = n ? json_pack("{s:s, s:o}", "sync_id", id, "offline", off) :
+		      json_pack("{s:n, s:o}", "sync_id", "offline", off);
+	return 0;
+}
+
 /* The pin kind a "for" argument names (user when absent), or 0. */
 static uint32_t pin_kind_arg(json_t *v)
 {
@@ -497,8 +546,8 @@ static int cmd_pin(struct daemon *d, json_t *args, json_t **result, char *msg, s
 		free(roots);
 		return rc;
 	}
-	if (nfill > 0 &&
-	    syncer_submit(d->syncer, roots, nfill, OFSYNC_FILLSPARSE, 0, 1, 0, NULL, NULL, id) == 0)
+	if (nfill > 0 && syncer_submit(d->syncer, roots, nfill, OFSYNC_FILLSPARSE, 0,
+				       SYNC_KIND_PINNED, 0, NULL, NULL, id) == 0)
 		*result = json_pack("{s:I, s:s}", "items", (json_int_t)n, "sync_id", id);
 	else
 		*result = json_pack("{s:I, s:n}", "items", (json_int_t)n, "sync_id");
@@ -541,8 +590,8 @@ static int cmd_resolve(struct daemon *d, json_t *args, json_t **result, char *ms
 	}
 	if (!online(root.m, msg, len))
 		return -EHOSTDOWN; /* the conflict stays until the share is back */
-	rc = syncer_submit(d->syncer, &root, 1, OFSYNC_SYNCIN | OFSYNC_SYNCOUT, 0, 0, keep, NULL,
-			   NULL, id);
+	rc = syncer_submit(d->syncer, &root, 1, OFSYNC_SYNCIN | OFSYNC_SYNCOUT, 0, SYNC_KIND_SYNC,
+			   keep, NULL, NULL, id);
 	if (rc < 0) {
 		snprintf(msg, len, "cannot start the resolution: %s", strerror(-rc));
 		return rc;
@@ -716,6 +765,8 @@ int ctl_handle(void *arg, uint64_t client, const char *cmd, json_t *args, json_t
 		return cmd_pin(d, args, result, msg, msglen, 1);
 	if (!strcmp(cmd, "unpin"))
 		return cmd_pin(d, args, result, msg, msglen, 0);
+	if (!strcmp(cmd, "flush"))
+		return cmd_flush(d, args, result, msg, msglen);
 	if (!strcmp(cmd, "cancel"))
 		return cmd_cancel(d, args, result, msg, msglen);
 	if (!strcmp(cmd, "conflicts"))

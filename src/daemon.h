@@ -83,9 +83,16 @@ struct sync_asks {
 	int failed_items;
 };
 
+/* What a job does. */
+enum sync_kind {
+	SYNC_KIND_SYNC = 0,   /* a Synchronize with the flags */
+	SYNC_KIND_PINNED = 1, /* FILLSPARSE of pinned files only (after `ofsync pin`) */
+	SYNC_KIND_FLUSH = 2,  /* push every dirty item now, open or not (`ofsync flush`) */
+};
+
 int syncer_submit(struct syncer *sy, const struct sync_root *roots, size_t nroots, uint32_t flags,
-		  int dry_run, int pinned_only, int keep, const struct sync_asks *asks,
-		  const char *id, char *id_out);
+		  int dry_run, int kind, int keep, const struct sync_asks *asks, const char *id,
+		  char *id_out);
 int syncer_cancel(struct syncer *sy, const char *id);
 /*
  * The answer of client to question query of sync id: a conflict answer

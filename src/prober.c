@@ -11,6 +11,7 @@
 
 #include "daemon.h"
 #include "ipc/server.h"
+#include "sync/engine.h"
 #include "sync/sync.h"
 #include "util/log.h"
 #include "util/util.h"
@@ -49,7 +50,7 @@ static void background_sync(struct mount *m)
 	ev = json_pack("{s:s}", "share", m->opts->unc_text);
 	ipc_server_publish(m->srv, "BackgroundSyncBegin", ev);
 	json_decref(ev);
-	rc = sync_out_dirty(m->cache, m->smb, m->share, m->root, &st);
+	rc = sync_flush(m->cache, m->smb, m->share, m->root, 0, &st);
 	ev = json_pack("{s:s, s:i, s:i, s:i, s:i, s:i, s:i, s:s}", "share", m->opts->unc_text,
 		       "ops", st.ops, "items", st.items, "pushed", st.pushed, "conflicts",
 		       st.conflicts, "skipped", st.skipped, "failed", st.failed, "result",

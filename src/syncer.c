@@ -34,6 +34,7 @@ struct sync_req {
 	uint32_t flags;
 	int dry_run;
 	int pinned_only; /* fill pinned files only (after `ofsync pin`) */
+	int flush;	 /* push what is dirty (`ofsync flush`), no walk */
 	int keep;	 /* ENGINE_KEEP_* for `ofsync resolve`, or 0 */
 	struct sync_asks asks;
 	int client_gone;     /* the asking connection closed (under the lock) */
@@ -266,7 +267,17 @@ static void run_job(struct syncer *sy, struct sync_req *q)
 	ev = begin_event(q, &one_file);
 	ipc_server_publish(d->srv, "SyncBegin", ev);
 	json_decref(ev);
-	for (size_t i = 0; i < q->nroots && rc == 0; i++) {
+	for (size_t i = 0; q->flush && i < q->nroots && rc == 0; i++) {
+		struct mount *m = q->roots[i].m;
+		struct sync_out_stats st;
+		rc = sync_flush(m->cache, m->smb, m->share, m->root, 1, &st);
+		total.items += st.ops + st.items;
+		total.applied += st.ops + st.pushed;
+		total.conflicts += st.conflicts;
+		total.failed += st.failed;
+		total.skipped += st.skipped;
+	}
+	for (size_t i = 0; !q->flush && i < q->nroots && rc == 0; i++) {
 		struct mount *m = q->roots[i].m;
 		struct sync_job job = {.share = m->share,
 				       .root = q->roots[i].id,
@@ -371,8 +382,8 @@ int syncer_start(struct daemon *d, struct syncer **out)
 }
 
 int syncer_submit(struct syncer *sy, const struct sync_root *roots, size_t nroots, uint32_t flags,
-		  int dry_run, int pinned_only, int keep, const struct sync_asks *asks,
-		  const char *id, char *id_out)
+		  int dry_run, int kind, int keep, const struct sync_asks *asks, const char *id,
+		  char *id_out)
 {
 	struct sync_req *q = calloc(1, sizeof(*q));
 
@@ -387,7 +398,8 @@ int syncer_submit(struct syncer *sy, const struct sync_root *roots, size_t nroot
 	q->nroots = nroots;
 	q->flags = flags;
 	q->dry_run = dry_run;
-	q->pinned_only = pinned_only;
+	q->pinned_only = kind == SYNC_KIND_PINNED;
+	q->flush = kind == SYNC_KIND_FLUSH;
 	q->keep = keep;
 	if (asks)
 		q->asks = *asks;

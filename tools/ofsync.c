@@ -46,6 +46,9 @@ static void usage(FILE *f)
 		"       [--dry-run]\n"
 		"                        synchronize (no direction: both ways)\n"
 		"  cancel SYNC_ID        stop a running sync between items\n"
+		"  flush [SHARE|PATH] [--wait]\n"
+		"                        push every change now (--wait: until it is on the\n"
+		"                        server; exit 7 when a share is offline)\n"
 		"  resolve PATH --keep-local|--keep-remote|--keep-both|--keep-latest\n"
 		"                        settle one recorded conflict\n"
 		"  pin / unpin PATH... [--recursive] [--for=user|policy|all|redir]\n"
@@ -173,6 +176,7 @@ static int target_arg(const char *cmd, int argc, char **argv, json_t *args)
 }
 
 static const char *event_filter; /* events --sync-id=ID */
+static int flush_wait;		 /* flush --wait */
 
 /* The PINFOR* flag of a pin kind name, or 0. */
 static uint32_t pin_for_flag(const char *k)
@@ -521,6 +525,22 @@ static int build_args(const char *cmd, int argc, char **argv, json_t *args)
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "online") || !strcmp(cmd, "offline") ||
 	    !strcmp(cmd, "conflicts"))
 		return target_arg(cmd, argc, argv, args);
+	if (!strcmp(cmd, "flush")) {
+		/* flush [SHARE|PATH] [--wait] */
+		char *rest[1];
+		int nrest = 0;
+		for (int i = 0; i < argc; i++) {
+			if (!strcmp(argv[i], "--wait")) {
+				flush_wait = 1;
+			} else if (argv[i][0] == '-' || nrest == 1) {
+				fprintf(stderr, "ofsync: flush: unexpected '%s'\n", argv[i]);
+				return OFSYNC_EXIT_USAGE;
+			} else {
+				rest[nrest++] = argv[i];
+			}
+		}
+		return target_arg(cmd, nrest, rest, args);
+	}
 	if (!strcmp(cmd, "events")) {
 		for (int i = 0; i < argc; i++) {
 			if (!strncmp(argv[i], "--sync-id=", 10)) {
@@ -744,9 +764,12 @@ int main(int argc, char **argv)
 	text = json_dumps(args, JSON_COMPACT);
 	json_decref(args);
 	/* pin and resolve start a sync: subscribe first, so none of it is missed. */
-	rc = ofsync_request(
-		c, cmd, text,
-		!strcmp(cmd, "pin") || !strcmp(cmd, "resolve") ? OFSYNC_REQ_SUBSCRIBE : 0, &res);
+	rc = ofsync_request(c, cmd, text,
+			    !strcmp(cmd, "pin") || !strcmp(cmd, "resolve") ||
+					    (!strcmp(cmd, "flush") && flush_wait) ?
+				    OFSYNC_REQ_SUBSCRIBE :
+				    0,
+			    &res);
 	free(text);
 	if (rc < 0) {
 		status = fail_status(c, rc);
@@ -760,7 +783,22 @@ int main(int argc, char **argv)
 		ofsync_close(c);
 		return OFSYNC_EXIT_FAILED;
 	}
-	if (!strcmp(cmd, "pin") || !strcmp(cmd, "unpin") || !strcmp(cmd, "resolve")) {
+	if (!strcmp(cmd, "flush")) {
+		json_t *off = json_object_get(body, "offline"), *u;
+		size_t i;
+		char id[64];
+		snprintf(id, sizeof(id), "%s", jstr(body, "sync_id"));
+		if (id[0] && flush_wait)
+			status = follow_started(c, id); /* returns once it is on the server */
+		else if (id[0])
+			printf("flushing: sync %s\n", id);
+		json_array_foreach(off, i, u)
+		{
+			fprintf(stderr, "ofsync: %s is offline: its changes wait for the server\n",
+				json_string_value(u));
+			status = OFSYNC_EXIT_OFFLINE;
+		}
+	} else if (!strcmp(cmd, "pin") || !strcmp(cmd, "unpin") || !strcmp(cmd, "resolve")) {
 		char id[64];
 		snprintf(id, sizeof(id), "%s", jstr(body, "sync_id"));
 		/* Pinning fills the pinned files: follow that, when there is one. */

@@ -1045,3 +1045,14 @@ out:
 		res->cancelled = 1;
 	return rc;
 }
+
+int sync_flush(struct cache *c, struct smb *s, uint64_t share, uint64_t root, int include_open,
+	       struct sync_out_stats *out)
+{
+	int rc;
+
+	pthread_mutex_lock(&engine_lock);
+	rc = sync_out_dirty(c, s, share, root, include_open, out);
+	pthread_mutex_unlock(&engine_lock);
+	return rc;
+}

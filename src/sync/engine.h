@@ -76,4 +76,8 @@ struct sync_result {
  */
 int sync_run(struct cache *c, struct smb *s, const struct sync_job *job, struct sync_result *res);
 
+/* sync_out_dirty under the engine's lock: never at the same time as a sync. */
+int sync_flush(struct cache *c, struct smb *s, uint64_t share, uint64_t root, int include_open,
+	       struct sync_out_stats *out);
+
 #endif

@@ -227,7 +227,7 @@ int sync_name_ok(const char *name)
 	return 1;
 }
 
-int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, uint64_t root,
+int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, uint64_t root, int include_open,
 		   struct sync_out_stats *out)
 {
 	uint64_t *ids = NULL;
@@ -265,7 +265,7 @@ int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, uint64_t root
 			continue;
 		}
 		out->items++;
-		if (open || sync_is_suspended(c, ids[i])) {
+		if ((open && !include_open) || sync_is_suspended(c, ids[i])) {
 			out->skipped++;
 			cache_node_put(c, node, 1);
 			continue;

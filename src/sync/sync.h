@@ -147,11 +147,14 @@ struct sync_out_stats {
 
 /*
  * Replays the journal, then pushes every dirty file of the share that is
- * not open through the mount (the background sync-out after coming back
- * online).  Stops early when the
- * share goes offline.  Returns 0, or the connection error that stopped it.
+ * not in a suspended subtree, and not open through the mount unless
+ * include_open (the background sync-out after coming back online leaves
+ * open files to their close; `ofsync flush` pushes them too).  Stops early
+ * when the share goes offline.  Returns 0, or the connection error that
+ * stopped it.  Callers go through sync_flush (engine.h), which serializes
+ * it with the Synchronize engine.
  */
-int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, uint64_t root,
+int sync_out_dirty(struct cache *c, struct smb *s, uint64_t share, uint64_t root, int include_open,
 		   struct sync_out_stats *out);
 
 #endif
