@@ -9,7 +9,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
-PKGS    := fuse3 smbclient sqlite3 jansson
+PKGS    := fuse3 smbclient sqlite3 jansson inih
 
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-san
@@ -39,7 +39,7 @@ SYNC_OBJS  := src/sync/push.o src/sync/remote.o src/sync/journal.o src/sync/plan
 FS_OBJS    := src/fs/fs.o src/fs/notify.o
 IPC_OBJS   := src/ipc/proto.o src/ipc/client.o
 IPCD_OBJS  := src/ipc/server.o
-DAEMON_OBJS := src/ofsyncd.o src/ctl.o src/prober.o src/syncer.o src/options.o $(UTIL_OBJS) $(CACHE_OBJS) $(SMB_OBJS) \
+DAEMON_OBJS := src/ofsyncd.o src/config.o src/ctl.o src/prober.o src/syncer.o src/options.o $(UTIL_OBJS) $(CACHE_OBJS) $(SMB_OBJS) \
                $(SYNC_OBJS) $(FS_OBJS) $(IPC_OBJS) $(IPCD_OBJS)
 # libofsync: the client library (include/ofsync.h, ofsync(3)); static, and
 # shared from position-independent objects of the same sources.
@@ -48,7 +48,7 @@ LIB_SOVER  := 0
 LIB_VER    := 0.1.0
 CLI_OBJS   := tools/ofsync.o tools/bar.o
 
-UNIT_TESTS := test_range test_unc test_proto test_options test_plan test_lnk test_flags test_bar
+UNIT_TESTS := test_range test_unc test_proto test_options test_plan test_lnk test_flags test_bar test_config
 test_range_OBJS   := src/util/range.o
 test_unc_OBJS     := src/util/unc.o src/util/util.o
 test_proto_OBJS   := src/ipc/proto.o src/util/util.o
@@ -57,6 +57,7 @@ test_plan_OBJS    := src/sync/plan.o
 test_lnk_OBJS     := src/sync/lnk.o src/util/unc.o src/util/util.o
 test_flags_OBJS   := src/sync/flags.o
 test_bar_OBJS     := tools/bar.o src/util/util.o
+test_config_OBJS  := src/config.o src/options.o src/util/unc.o src/util/util.o
 
 LIBS_BUILT := $(BUILD)/libofsync.a $(BUILD)/libofsync.so.$(LIB_VER) $(BUILD)/libofsync.so \
               $(BUILD)/ofsync.pc

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config.h"
 #include "daemon.h"
 #include "fs/fs.h"
 #include "ipc/server.h"
@@ -237,46 +238,120 @@ static void share_close(struct mount *m)
 	m->smb = NULL;
 }
 
+/*
+ * The options of every share to mount: the one on the command line, else
+ * every share of the configuration file; the file's settings first, the
+ * command line's over them.  Returns how many (> 0) in *out, or -1 after
+ * saying why on stderr.
+ */
+static int share_options(int argc, char **argv, const struct options *cl,
+			 const struct ofsync_config *cfg, struct options **out)
+{
+	size_t n = cl->unc_text ? 1 : cfg->nshares;
+	struct options *o;
+	char err[1024];
+
+	if (n == 0) {
+		fprintf(stderr,
+			"ofsyncd: no share given, and %s%s names none\nTry 'ofsyncd --help'.\n",
+			cfg->path ? "" : "no configuration file (ofsync.conf(5)) ",
+			cfg->path ? cfg->path : "");
+		return -1;
+	}
+	o = calloc(n, sizeof(*o));
+	if (!o)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		const struct config_share *sh = cl->unc_text ? NULL : &cfg->shares[i];
+		char **av = NULL;
+		int ac = config_argv(cfg, sh, argv[0], argc - 1, argv + 1, &av);
+		int rc = ac < 0 ? ac : options_parse(ac, av, &o[i], err, sizeof(err));
+		config_argv_free(av);
+		if (rc == 0)
+			rc = options_validate(&o[i], err, sizeof(err));
+		if (rc == 0 && i > 0 &&
+		    (strcmp(o[i].cache_dir, o[0].cache_dir) || strcmp(o[i].socket, o[0].socket))) {
+			snprintf(err, sizeof(err),
+				 "every share of one daemon has the same cache_dir and socket");
+			rc = -EINVAL;
+		}
+		if (rc < 0) {
+			if (sh)
+				fprintf(stderr, "ofsyncd: %s:%d: [share %s]: %s\n", cfg->path,
+					sh->line, sh->name, err);
+			else
+				fprintf(stderr, "ofsyncd: %s\n", err);
+			for (size_t j = 0; j <= i; j++)
+				options_release(&o[j]);
+			free(o);
+			return -1;
+		}
+	}
+	*out = o;
+	return (int)n;
+}
+
+/* Reads -c FILE, else the default file when there is one. */
+static int load_config(const struct options *cl, struct ofsync_config *cfg)
+{
+	char path[4096], err[1024];
+	int rc;
+
+	if (cl->config)
+		rc = config_load(cl->config, cfg, err, sizeof(err));
+	else if (config_default_path(path, sizeof(path)) == 0)
+		rc = config_load(path, cfg, err, sizeof(err));
+	else
+		return config_init(cfg), 0;
+	if (rc < 0)
+		fprintf(stderr, "ofsyncd: %s\n", err);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct daemon d = {0};
-	struct options o;
+	struct ofsync_config cfg;
+	struct options cl, *o = NULL;
 	char err[1024];
-	int rc, status = 1;
+	int rc, n, status = 1;
 
-	rc = options_parse(argc, argv, &o, err, sizeof(err));
+	rc = options_parse_ex(argc, argv, OPTIONS_SHARE_OPTIONAL, &cl, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "ofsyncd: %s\nTry 'ofsyncd --help'.\n", err);
-		options_release(&o);
+		options_release(&cl);
 		return 2;
 	}
-	if (o.help || o.version) {
-		if (o.help)
+	if (cl.help || cl.version) {
+		if (cl.help)
 			options_usage(stdout);
 		else
 			printf("ofsyncd %s\n", OFSYNC_VERSION);
-		options_release(&o);
+		options_release(&cl);
 		return 0;
 	}
-	rc = options_validate(&o, err, sizeof(err));
-	if (rc < 0) {
-		fprintf(stderr, "ofsyncd: %s\n", err);
-		options_release(&o);
+	rc = load_config(&cl, &cfg);
+	n = rc < 0 ? -1 : share_options(argc, argv, &cl, &cfg, &o);
+	options_release(&cl);
+	if (n < 0) {
+		config_free(&cfg);
 		return 2;
 	}
-	log_set_level(o.debug ? LOG_LVL_DEBUG : LOG_LVL_WARN);
+	log_set_level(o[0].debug ? LOG_LVL_DEBUG : cfg.log_level);
 
-	d.mounts = calloc(1, sizeof(*d.mounts));
+	d.mounts = calloc((size_t)n, sizeof(*d.mounts));
 	if (!d.mounts)
 		goto out;
-	rc = cache_open(o.cache_dir, &d.cache);
+	rc = cache_open(o[0].cache_dir, &d.cache);
 	if (rc < 0)
 		goto out;
-	rc = share_open(&d, &d.mounts[0], &o);
-	d.nmounts = 1;
+	for (int i = 0; i < n && rc == 0; i++) {
+		rc = share_open(&d, &d.mounts[i], &o[i]);
+		d.nmounts++;
+	}
 	if (rc < 0)
 		goto out_shares;
-	rc = ipc_server_new(o.socket, ctl_handle, ctl_client_closed, &d, &d.srv);
+	rc = ipc_server_new(o[0].socket, ctl_handle, ctl_client_closed, &d, &d.srv);
 	if (rc < 0)
 		goto out_shares;
 	for (size_t i = 0; i < d.nmounts; i++)
@@ -285,7 +360,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < d.nmounts && rc == 0; i++)
 		rc = share_mount(&d.mounts[i]);
 	if (rc == 0)
-		rc = fs_daemonize(o.foreground);
+		rc = fs_daemonize(o[0].foreground);
 	if (rc == 0)
 		status = run(&d);
 	cache_set_conflict_hook(d.cache, NULL, NULL);
@@ -296,6 +371,9 @@ out_shares:
 	cache_close(d.cache);
 out:
 	free(d.mounts);
-	options_release(&o);
+	for (int i = 0; i < n; i++)
+		options_release(&o[i]);
+	free(o);
+	config_free(&cfg);
 	return status;
 }

@@ -503,6 +503,17 @@ static int parse_flag(struct parse_state *st, int argc, char **argv, int *i, boo
 			o->version = 1;
 			*stop = true;
 			return 0;
+		case 'c':
+			/* -c FILE: the configuration file (ofsync.conf(5)). */
+			if (p[1])
+				return set_str(&o->config, p + 1) < 0 ?
+					       errfmt(-ENOMEM, err, errlen, "out of memory") :
+					       0;
+			if (*i + 1 >= argc)
+				return errfmt(-EINVAL, err, errlen, "flag '-c' needs a file");
+			return set_str(&o->config, argv[++*i]) < 0 ?
+				       errfmt(-ENOMEM, err, errlen, "out of memory") :
+				       0;
 		case 'o':
 			/* The rest of this argument, else the next one. */
 			if (p[1])
@@ -520,6 +531,11 @@ static int parse_flag(struct parse_state *st, int argc, char **argv, int *i, boo
 }
 
 int options_parse(int argc, char **argv, struct options *o, char *err, size_t errlen)
+{
+	return options_parse_ex(argc, argv, 0, o, err, errlen);
+}
+
+int options_parse_ex(int argc, char **argv, int how, struct options *o, char *err, size_t errlen)
 {
 	struct parse_state st = {.o = o};
 	const char *operands[2] = {NULL, NULL};
@@ -558,9 +574,11 @@ int options_parse(int argc, char **argv, struct options *o, char *err, size_t er
 		free(st.user_domain);
 		return 0;
 	}
-	rc = set_operands(o, operands[0], operands[1], err, errlen);
-	if (rc < 0)
-		goto fail;
+	if (noperands > 0 || !(how & OPTIONS_SHARE_OPTIONAL)) {
+		rc = set_operands(o, operands[0], operands[1], err, errlen);
+		if (rc < 0)
+			goto fail;
+	}
 	rc = finish(&st, err, errlen);
 	if (rc < 0)
 		goto fail;
@@ -928,6 +946,7 @@ int options_validate(struct options *o, char *err, size_t errlen)
 
 void options_release(struct options *o)
 {
+	free(o->config);
 	free(o->unc_text);
 	free(o->mountpoint);
 	free(o->cache_dir);
@@ -944,8 +963,10 @@ void options_usage(void *file)
 	FILE *f = file;
 
 	fprintf(f,
-		"usage: ofsyncd [-f] [-d] [-o OPT[,OPT...]] "
+		"usage: ofsyncd [-f] [-d] [-c CONFIG] [-o OPT[,OPT...]] "
 		"//SERVER[:PORT]/SHARE[/DIR] MOUNTPOINT\n"
+		"       ofsyncd [-f] [-d] [-c CONFIG] [-o OPT[,OPT...]]   (every share of the "
+		"config)\n"
 		"       ofsyncd -h | --help\n"
 		"       ofsyncd -V | --version\n"
 		"\n"
@@ -956,6 +977,8 @@ void options_usage(void *file)
 		"flags:\n"
 		"  -f                 stay in the foreground\n"
 		"  -d                 debug log\n"
+		"  -c CONFIG          the configuration file (default: ~/.config/ofsync/ofsync.conf,\n"
+		"                     else /etc/ofsync/ofsync.conf; see ofsync.conf(5))\n"
 		"  -o OPT[,OPT...]    mount options (may be given more than once)\n"
 		"  -h, --help         print this help and exit\n"
 		"  -V, --version      print the version and exit\n"

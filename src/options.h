@@ -21,6 +21,7 @@ struct options {
 	int debug;			  /* -d: debug log (implies nothing else) */
 	int help;			  /* -h/--help was given: usage printed, exit 0 */
 	int version;			  /* -V/--version was given */
+	char *config;			  /* -c FILE: the configuration file, or NULL */
 	struct unc unc;			  /* the share, parsed */
 	char *unc_text;			  /* the share as canonically formatted (unc_format) */
 	char *mountpoint;		  /* absolute path (made absolute against cwd) */
@@ -57,6 +58,14 @@ struct options {
  * required.
  */
 int options_parse(int argc, char **argv, struct options *o, char *err, size_t errlen);
+
+/*
+ * As options_parse; with how = OPTIONS_SHARE_OPTIONAL, no operand at all
+ * is accepted too (o->unc_text and o->mountpoint stay NULL): ofsyncd then
+ * mounts the shares of its configuration file.
+ */
+#define OPTIONS_SHARE_OPTIONAL 0x1
+int options_parse_ex(int argc, char **argv, int how, struct options *o, char *err, size_t errlen);
 
 /*
  * Checks against the file system, then reads the credentials file if any.

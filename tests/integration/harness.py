@@ -566,23 +566,31 @@ class DaemonFactory:
                 unc or smb_server.unc, str(mnt)]
         if expect_fail:
             return self.run(argv, log=log)
+        return self.start(argv, [mnt], socket_path, cache_dir, log, timeout)
+
+    def start(self, argv, mnts, socket_path, cache_dir, log=None, timeout=MOUNT_TIMEOUT):
+        """Starts ofsyncd with argv (argv[0] included); returns a Mount (of
+        mnts[0]) once every path of mnts is a mount and the socket exists."""
+        argv = [str(a) for a in argv]
+        if log is None:
+            log = self._paths()[3]
         logf = open(log, "wb")
         try:
             popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf,
                                      stderr=subprocess.STDOUT, env=sanitizer_env())
         finally:
             logf.close()
-        m = Mount(popen, mnt, socket_path, cache_dir, log, argv)
+        m = Mount(popen, Path(mnts[0]), Path(socket_path), Path(cache_dir), log, argv)
         self.mounts.append(m)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if popen.poll() is not None:
                 raise AssertionError(f"ofsyncd exited with {popen.returncode} before mounting:\n"
                                      f"{' '.join(argv)}\n{m.log_text()}")
-            if is_mounted(mnt) and socket_path.exists():
+            if all(is_mounted(x) for x in mnts) and Path(socket_path).exists():
                 return m
             time.sleep(0.05)
-        raise AssertionError(f"ofsyncd did not mount {mnt} and create {socket_path} within "
+        raise AssertionError(f"ofsyncd did not mount {mnts} and create {socket_path} within "
                              f"{timeout} s:\n{' '.join(argv)}\n{m.log_text()}")
 
     def run(self, argv, log=None, timeout=STOP_TIMEOUT):

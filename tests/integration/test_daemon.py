@@ -39,3 +39,80 @@ def test_flush_offline_has_its_own_status(smb_server, ofsyncd):
     r, _ = m.cli("flush", "--wait", check=False)
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert (smb_server.backing / "later.txt").read_bytes() == b"written offline\n"
+
+
+def write_conf(path, text):
+    path.write_text(text)
+    return path
+
+
+def test_config_with_two_shares_mounts_both(smb_server, ofsyncd, tmp_path):
+    """`ofsyncd -c FILE` with no share on its command line mounts every share
+    of the file, in one daemon with one socket: both serve their files,
+    status lists both, and a sync with no path covers both."""
+    b = smb_server.backing
+    harness.write_file(b / "docs" / "a.txt", b"in docs\n")
+    harness.write_file(b / "music" / "b.txt", b"in music\n")
+    m1, m2 = tmp_path / "docs-mnt", tmp_path / "music-mnt"
+    m1.mkdir()
+    m2.mkdir()
+    sock, cache = tmp_path / "two.sock", tmp_path / "two-cache"
+    conf = write_conf(tmp_path / "ofsync.conf", f"""\
+# two shares, one daemon
+[global]
+cache_dir = {cache}
+socket = {sock}
+options = guest,attr_timeout=1
+
+[share docs]
+unc = {smb_server.unc}/docs
+mountpoint = {m1}
+
+[share music]
+unc = {smb_server.unc}/music
+mountpoint = {m2}
+options = timeout=7
+""")
+    m = ofsyncd.start([harness.build_dir() / "ofsyncd", "-f", "-c", conf], [m1, m2], sock, cache)
+    assert (m1 / "a.txt").read_bytes() == b"in docs\n"
+    assert (m2 / "b.txt").read_bytes() == b"in music\n"
+    _, st = m.cli("status", json=True)
+    assert sorted(s["mountpoint"] for s in st["shares"]) == sorted([str(m1), str(m2)])
+    assert all(s["state"] == "online" for s in st["shares"])
+    # A sync with no path covers every share.
+    harness.write_file(b / "docs" / "new1.txt", b"1\n")
+    harness.write_file(b / "music" / "new2.txt", b"2\n")
+    r, _ = m.cli("sync", "--in", check=False)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert "new1.txt" in r.stdout and "new2.txt" in r.stdout, r.stdout
+    assert m.info(m1 / "new1.txt")["cached"] == "full"
+    assert m.info(m2 / "new2.txt")["cached"] == "full"
+    # Paths of either mount resolve to their own share.
+    assert m.info(m2 / "b.txt")["unc"] == f"{smb_server.unc}/music/b.txt"
+    assert m.stop() == 0
+
+
+def test_config_bad_line_names_file_and_line(ofsyncd, tmp_path):
+    """A bad line in the file is an error that names the file and the line;
+    nothing is mounted."""
+    conf = write_conf(tmp_path / "bad.conf", """\
+[global]
+timeout = 5
+
+[share x]
+unc = //127.0.0.1/share
+mountpoint = /tmp
+colour = blue
+""")
+    r = ofsyncd.run([harness.build_dir() / "ofsyncd", "-f", "-c", conf])
+    assert r.returncode == 2, r.stderr
+    assert f"{conf}:7:" in r.stderr and "colour" in r.stderr, r.stderr
+
+
+def test_no_share_and_no_config_is_a_usage_error(ofsyncd, tmp_path):
+    """No share on the command line and none in the file: exit 2, saying so."""
+    conf = write_conf(tmp_path / "empty.conf", "[global]\ntimeout = 5\n")
+    r = ofsyncd.run([harness.build_dir() / "ofsyncd", "-f", "-c", conf])
+    assert r.returncode == 2 and "no share given" in r.stderr, r.stderr
+    r = ofsyncd.run([harness.build_dir() / "ofsyncd", "-f", "-c", tmp_path / "missing.conf"])
+    assert r.returncode == 2 and "missing.conf" in r.stderr, r.stderr
