@@ -9,7 +9,7 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 CC      ?= cc
 PYTHON  ?= /usr/bin/python3
-PKGS    := fuse3 smbclient sqlite3 jansson inih
+PKGS    := fuse3 smbclient sqlite3 jansson inih libsystemd
 
 ifeq ($(SANITIZE),1)
 BUILD   ?= build-san

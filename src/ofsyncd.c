@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <systemd/sd-daemon.h>
 #include <time.h>
 
 #include "config.h"
@@ -24,6 +25,7 @@
 #include "options.h"
 #include "sync/sync.h"
 #include "util/log.h"
+#include "util/util.h"
 
 /* One mount's FUSE loop thread. */
 struct loop {
@@ -124,10 +126,45 @@ static int share_mount(struct mount *m)
 }
 
 /*
- * Serves until a termination signal or the end of every loop; then stops
- * the loops that still run and waits for them.
+ * Tells systemd (Type=notify; nothing happens without NOTIFY_SOCKET) how the
+ * shares are: online or offline, and what waits to go to the server.
  */
-static void serve(struct loop *loops, size_t n)
+static void notify_status(struct daemon *d)
+{
+	char line[1024], b[32];
+	size_t o = 0;
+	uint64_t items = 0, bytes = 0, ops = 0;
+	unsigned on = 0;
+
+	for (size_t i = 0; i < d->nmounts; i++) {
+		struct mount *m = &d->mounts[i];
+		struct index_stats st;
+		struct smb_state ss;
+		smb_get_state(m->smb, &ss);
+		on += ss.online && !ss.forced;
+		if (index_stats(cache_index(m->cache), m->share, &st) == 0) {
+			items += st.dirty_items;
+			bytes += st.dirty_bytes;
+			ops += st.pending_ops;
+		}
+	}
+	if (d->nmounts == 1)
+		o = (size_t)snprintf(line, sizeof(line), "%s %s", d->mounts[0].opts->unc_text,
+				     on ? "online" : "offline");
+	else
+		o = (size_t)snprintf(line, sizeof(line), "%u of %zu shares online", on, d->nmounts);
+	snprintf(line + o, sizeof(line) - o, "; %llu dirty items (%s), %llu changes waiting",
+		 (unsigned long long)items, human_bytes(bytes, b, sizeof(b)),
+		 (unsigned long long)ops);
+	sd_notifyf(0, "STATUS=%s", line);
+}
+
+/*
+ * Serves until a termination signal or the end of every loop; then stops
+ * the loops that still run and waits for them.  The status line for
+ * systemd is refreshed every few seconds meanwhile.
+ */
+static void serve(struct daemon *d, struct loop *loops, size_t n)
 {
 	sigset_t wait;
 	int stopping = 0;
@@ -146,10 +183,15 @@ static void serve(struct loop *loops, size_t n)
 			running += loops[i].started && !loops[i].ended;
 		if (running == 0)
 			break;
-		sig = sigtimedwait(&wait, NULL, stopping ? &tick : NULL);
+		struct timespec status_tick = {5, 0};
+		if (!stopping)
+			notify_status(d);
+		sig = sigtimedwait(&wait, NULL, stopping ? &tick : &status_tick);
 		if (sig == SIGTERM || sig == SIGINT || sig == SIGHUP) {
-			if (!stopping)
+			if (!stopping) {
 				log_info("signal %d: unmounting", sig);
+				sd_notify(0, "STOPPING=1");
+			}
 			stopping = 1;
 		}
 		if (stopping) /* again each tick: a stop can race the loop's start */
@@ -206,7 +248,9 @@ static int run(struct daemon *d)
 			if (loops[i].started)
 				fs_stop(d->mounts[i].fs);
 	}
-	serve(loops, d->nmounts);
+	if (rc == 0)
+		sd_notify(0, "READY=1"); /* every share is mounted */
+	serve(d, loops, d->nmounts);
 	for (size_t i = 0; i < d->nmounts; i++)
 		if (loops[i].started && loops[i].rc < 0)
 			status = 1;

@@ -568,16 +568,19 @@ class DaemonFactory:
             return self.run(argv, log=log)
         return self.start(argv, [mnt], socket_path, cache_dir, log, timeout)
 
-    def start(self, argv, mnts, socket_path, cache_dir, log=None, timeout=MOUNT_TIMEOUT):
-        """Starts ofsyncd with argv (argv[0] included); returns a Mount (of
-        mnts[0]) once every path of mnts is a mount and the socket exists."""
+    def start(self, argv, mnts, socket_path, cache_dir, log=None, timeout=MOUNT_TIMEOUT,
+              env=None):
+        """Starts ofsyncd with argv (argv[0] included), with env added to its
+        environment; returns a Mount (of mnts[0]) once every path of mnts is
+        a mount and the socket exists."""
         argv = [str(a) for a in argv]
         if log is None:
             log = self._paths()[3]
         logf = open(log, "wb")
         try:
             popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logf,
-                                     stderr=subprocess.STDOUT, env=sanitizer_env())
+                                     stderr=subprocess.STDOUT,
+                                     env={**sanitizer_env(), **(env or {})})
         finally:
             logf.close()
         m = Mount(popen, Path(mnts[0]), Path(socket_path), Path(cache_dir), log, argv)

@@ -116,3 +116,43 @@ def test_no_share_and_no_config_is_a_usage_error(ofsyncd, tmp_path):
     assert r.returncode == 2 and "no share given" in r.stderr, r.stderr
     r = ofsyncd.run([harness.build_dir() / "ofsyncd", "-f", "-c", tmp_path / "missing.conf"])
     assert r.returncode == 2 and "missing.conf" in r.stderr, r.stderr
+
+
+def test_sd_notify_ready_and_status(smb_server, ofsyncd, tmp_path):
+    """Under systemd (Type=notify) the daemon says READY=1 once mounted, and
+    STATUS lines with the share's state and what waits for the server; on
+    SIGTERM it says STOPPING=1.  The test plays systemd's notify socket."""
+    import socket
+    import time
+    ns = tmp_path / "notify.sock"
+    rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    rx.bind(str(ns))
+    rx.settimeout(10)
+    mnt, sock, cache = tmp_path / "mnt", tmp_path / "n.sock", tmp_path / "cache"
+    mnt.mkdir()
+    argv = [harness.build_dir() / "ofsyncd", "-f", "-o",
+            f"cache_dir={cache},socket={sock},guest,probe_interval=3600", smb_server.unc, mnt]
+    m = ofsyncd.start(argv, [mnt], sock, cache, env={"NOTIFY_SOCKET": str(ns)})
+    got = []
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not any("READY=1" in x for x in got):
+        got.append(rx.recv(4096).decode())
+    assert any("READY=1" in x for x in got), got
+    m.cli("offline")
+    (mnt / "x.txt").write_bytes(b"12345")
+    deadline = time.monotonic() + 15
+    status = ""
+    while time.monotonic() < deadline and "1 dirty items" not in status:
+        msg = rx.recv(4096).decode()
+        if msg.startswith("STATUS="):
+            status = msg
+    assert smb_server.unc in status and "offline" in status, status
+    assert "1 dirty items (5 B)" in status and "1 changes waiting" in status, status
+    m.popen.terminate()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        if "STOPPING=1" in rx.recv(4096).decode():
+            break
+    else:
+        raise AssertionError("no STOPPING=1")
+    rx.close()
