@@ -44,7 +44,6 @@
 
 /* As options.c: server calls take the timeout in milliseconds as an int. */
 #define SECONDS_MAX (INT_MAX / 1000)
-#define SIZE_MAX_BYTES ((uint64_t)INT64_MAX) /* sizes are compared with off_t */
 #define WHY_MAX 512
 
 enum section_kind { SEC_NONE, SEC_GLOBAL, SEC_SHARE };
@@ -388,43 +387,6 @@ static int parse_seconds(const char *s, unsigned *out)
 	if (v == 0)
 		return -ERANGE;
 	*out = (unsigned)v;
-	return 0;
-}
-
-/*
- * A size: a whole number of bytes, with an optional K, M, G or T (powers
- * of 1024, either case), more than 0 and at most INT64_MAX; or "none",
- * stored as 0.
- */
-static int parse_size(const char *s, uint64_t *out)
-{
-	uint64_t v = 0, mult = 1;
-	const char *p = s;
-
-	if (strcmp(s, "none") == 0) {
-		*out = 0;
-		return 0;
-	}
-	if (*p < '0' || *p > '9')
-		return -EINVAL;
-	for (; *p >= '0' && *p <= '9'; p++) {
-		v = v * 10 + (uint64_t)(*p - '0');
-		if (v > SIZE_MAX_BYTES)
-			return -ERANGE;
-	}
-	if (*p) {
-		const char *units = "KMGT", *u = strchr(units, *p & ~0x20);
-
-		if (!u || !*u || p[1])
-			return -EINVAL;
-		mult = (uint64_t)1 << (10 * (u - units + 1));
-		p++;
-	}
-	if (v == 0)
-		return -ERANGE;
-	if (v > SIZE_MAX_BYTES / mult)
-		return -ERANGE;
-	*out = v * mult;
 	return 0;
 }
 

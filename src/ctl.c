@@ -219,6 +219,18 @@ static int target_mounts(struct daemon *d, json_t *args, struct mount **one, cha
 	return resolve(d, json_string_value(target), one, &id, msg, len);
 }
 
+/* The cache's usage against its two limits (0: none). */
+static json_t *cache_json(struct daemon *d)
+{
+	uint64_t total, unpinned, used = 0, auto_used = 0;
+
+	daemon_limits(d, &total, &unpinned);
+	index_usage(cache_index(d->cache), &used, &auto_used);
+	return json_pack("{s:I, s:I, s:I, s:I}", "used", (json_int_t)used, "auto_used",
+			 (json_int_t)auto_used, "limit", (json_int_t)total, "auto_limit",
+			 (json_int_t)unpinned);
+}
+
 static int cmd_status(struct daemon *d, json_t *args, json_t **result, char *msg, size_t len)
 {
 	struct mount *one;
@@ -241,7 +253,7 @@ static int cmd_status(struct daemon *d, json_t *args, json_t **result, char *msg
 		}
 		json_array_append_new(shares, st);
 	}
-	*result = json_pack("{s:o}", "shares", shares);
+	*result = json_pack("{s:o, s:o}", "shares", shares, "cache", cache_json(d));
 	return 0;
 }
 
@@ -444,6 +456,128 @@ static int cmd_flush(struct daemon *d, json_t *args, json_t **result, char *msg,
 	return 0;
 }
 
+/*
+ * limits {"total": BYTES, "auto": BYTES} (each optional; 0: no limit): sets
+ * the cache's limits, kept in the index over the config file's, and checks
+ * them at once.  Answers with the usage and the limits in force.
+ */
+static int cmd_limits(struct daemon *d, json_t *args, json_t **result, char *msg, size_t len)
+{
+	static const struct {
+		const char *arg, *key;
+	} keys[] = {{"total", "cache_limit"}, {"auto", "auto_cache_limit"}};
+	uint64_t total, unpinned;
+	int rc;
+
+	for (size_t i = 0; i < 2; i++) {
+		json_t *v = json_object_get(args, keys[i].arg);
+		if (v && (!json_is_integer(v) || json_integer_value(v) < 0)) {
+			snprintf(msg, len, "\"%s\" is a size in bytes (0: no limit)", keys[i].arg);
+			return -EINVAL;
+		}
+	}
+	daemon_limits(d, &total, &unpinned);
+	if (json_object_get(args, "total"))
+		total = (uint64_t)json_integer_value(json_object_get(args, "total"));
+	if (json_object_get(args, "auto"))
+		unpinned = (uint64_t)json_integer_value(json_object_get(args, "auto"));
+	if (total && unpinned > total) {
+		snprintf(msg, len, "the auto-cached limit cannot be over the total limit");
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		json_t *v = json_object_get(args, keys[i].arg);
+		if (!v)
+			continue;
+		rc = index_setting_set(cache_index(d->cache), keys[i].key, json_integer_value(v));
+		if (rc < 0) {
+			snprintf(msg, len, "cannot record the limit");
+			return rc;
+		}
+	}
+	evictor_kick(d->evictor);
+	*result = cache_json(d);
+	return 0;
+}
+
+/* Evicts one file for cmd_evict; adds a refusal to refused. */
+static void evict_one(struct mount *m, uint64_t id, const char *path, uint64_t *freed,
+		      unsigned *files, json_t *refused)
+{
+	const char *why;
+	uint64_t got;
+	char rel[4096];
+	int rc = cache_evict(m->cache, id, &got, &why);
+
+	if (rc == 0) {
+		*freed += got;
+		*files += got > 0;
+		return;
+	}
+	if (index_path(cache_index(m->cache), id, rel, sizeof(rel)) < 0)
+		snprintf(rel, sizeof(rel), "%s", path);
+	json_array_append_new(
+		refused, json_pack("{s:s, s:s}", "path", rel, "why", why ? why : strerror(-rc)));
+}
+
+/*
+ * evict {"paths": [...]}: drops the clean, unpinned cached data of each file
+ * (of every file below a directory) at once.  A pinned or dirty file is
+ * refused, named with the reason in "refused"; for a directory, its pinned
+ * and dirty files are left and counted there.
+ */
+static int cmd_evict(struct daemon *d, json_t *args, json_t **result, char *msg, size_t len)
+{
+	json_t *paths = json_object_get(args, "paths"), *p, *refused;
+	uint64_t freed = 0;
+	unsigned files = 0;
+	size_t i;
+	int rc;
+
+	if (!json_is_array(paths) || json_array_size(paths) == 0) {
+		snprintf(msg, len, "evict needs \"paths\": a non-empty array of strings");
+		return -EINVAL;
+	}
+	refused = json_array();
+	json_array_foreach(paths, i, p)
+	{
+		struct index_item it;
+		struct mount *m;
+		uint64_t id, *ids;
+		size_t n;
+		const char *path = json_string_value(p);
+		if (!path) {
+			json_decref(refused);
+			snprintf(msg, len, "\"paths\" must be strings");
+			return -EINVAL;
+		}
+		rc = resolve(d, path, &m, &id, msg, len);
+		if (rc == 0)
+			rc = index_get(cache_index(m->cache), id, &it);
+		if (rc < 0) {
+			json_decref(refused);
+			return rc;
+		}
+		if (it.type == ITEM_FILE) {
+			evict_one(m, id, path, &freed, &files, refused);
+		} else if (index_subtree_ids(cache_index(m->cache), id, &ids, &n) == 0) {
+			for (size_t k = 0; k < n; k++) {
+				struct index_item sub;
+				if (index_get(cache_index(m->cache), ids[k], &sub) < 0)
+					continue;
+				if (sub.type == ITEM_FILE && rangeset_total(&sub.present) > 0)
+					evict_one(m, ids[k], path, &freed, &files, refused);
+				index_item_release(&sub);
+			}
+			free(ids);
+		}
+		index_item_release(&it);
+	}
+	*result = json_pack("{s:I, s:i, s:o, s:o}", "freed", (json_int_t)freed, "files", files,
+			    "refused", refused, "cache", cache_json(d));
+	return 0;
+}
+
 /* The pin kind a "for" argument names (user when absent), or 0. */
 static uint32_t pin_kind_arg(json_t *v)
 {
@@ -536,7 +670,8 @@ static int cmd_pin(struct daemon *d, json_t *args, json_t **result, char *msg, s
 		/* Pinning fills what can be filled now: the pinned items of online shares. */
 		if (rc == 0 && on && online(roots[nfill].m, msg, len))
 			nfill++;
-		msg[0] = '\0';
+		if (rc == 0)
+			msg[0] = '\0';
 		if (rc < 0)
 			break;
 	}
@@ -765,6 +900,10 @@ int ctl_handle(void *arg, uint64_t client, const char *cmd, json_t *args, json_t
 		return cmd_pin(d, args, result, msg, msglen, 1);
 	if (!strcmp(cmd, "unpin"))
 		return cmd_pin(d, args, result, msg, msglen, 0);
+	if (!strcmp(cmd, "limits"))
+		return cmd_limits(d, args, result, msg, msglen);
+	if (!strcmp(cmd, "evict"))
+		return cmd_evict(d, args, result, msg, msglen);
 	if (!strcmp(cmd, "flush"))
 		return cmd_flush(d, args, result, msg, msglen);
 	if (!strcmp(cmd, "cancel"))

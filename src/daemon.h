@@ -32,13 +32,29 @@ struct mount {
 	struct fs *fs;		    /* the FUSE mount */
 };
 
+struct evictor;
+
 struct daemon {
 	struct cache *cache; /* one cache (and index) for every share */
 	struct ipc_server *srv;
 	struct syncer *syncer; /* runs `ofsync sync` jobs of every share, one at a time */
+	struct evictor *evictor;
 	struct mount *mounts;
 	size_t nmounts;
+	uint64_t cfg_total, cfg_auto; /* cache limits of the config file (0: none) */
 };
+
+/*
+ * The evictor: keeps the cache under its two limits (everything cached,
+ * and the auto-cached, unpinned data), evicting clean unpinned files least
+ * recently used first; dirty and pinned data is never evicted.
+ * daemon_limits gives the limits in force: those set with `ofsync limits`
+ * (kept in the index), else the config file's.  0 is no limit.
+ */
+int evictor_start(struct daemon *d, struct evictor **out);
+void evictor_kick(struct evictor *ev);
+void evictor_stop(struct evictor *ev);
+void daemon_limits(struct daemon *d, uint64_t *total, uint64_t *unpinned);
 
 /*
  * The prober: while the share is offline (and not forced), tries the server

@@ -229,6 +229,11 @@ static int run(struct daemon *d)
 	rc = syncer_start(d, &d->syncer);
 	if (rc < 0)
 		log_err("cannot start the sync thread: %s", strerror(-rc));
+	if (rc == 0) {
+		rc = evictor_start(d, &d->evictor);
+		if (rc < 0)
+			log_err("cannot start the eviction thread: %s", strerror(-rc));
+	}
 	for (size_t i = 0; rc == 0 && i < d->nmounts; i++) {
 		rc = prober_start(&d->mounts[i], &d->mounts[i].prober);
 		if (rc < 0)
@@ -259,6 +264,8 @@ static int run(struct daemon *d)
 	 * threads that publish to it end; then everything is freed.
 	 */
 	ipc_server_halt(d->srv);
+	evictor_stop(d->evictor);
+	d->evictor = NULL;
 	syncer_stop(d->syncer);
 	for (size_t i = 0; i < d->nmounts; i++) {
 		prober_stop(d->mounts[i].prober);
@@ -382,6 +389,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	log_set_level(o[0].debug ? LOG_LVL_DEBUG : cfg.log_level);
+	d.cfg_total = cfg.cache_limit;
+	d.cfg_auto = o[0].cache_size ? o[0].cache_size : cfg.auto_cache_limit;
 
 	d.mounts = calloc((size_t)n, sizeof(*d.mounts));
 	if (!d.mounts)

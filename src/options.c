@@ -58,6 +58,7 @@ enum opt_id {
 	OPT_ATTR_TIMEOUT,
 	OPT_PROBE_INTERVAL,
 	OPT_OFFLINE,
+	OPT_CACHE_SIZE,
 	OPT_FUSE, /* passed through to FUSE as written */
 };
 
@@ -78,6 +79,7 @@ static const struct opt_def opt_defs[] = {
 	{"attr_timeout", OPT_ATTR_TIMEOUT, true},
 	{"probe_interval", OPT_PROBE_INTERVAL, true},
 	{"offline", OPT_OFFLINE, false},
+	{"cache_size", OPT_CACHE_SIZE, true},
 	{"allow_other", OPT_FUSE, false},
 	{"allow_root", OPT_FUSE, false},
 	{"ro", OPT_FUSE, false},
@@ -328,6 +330,13 @@ static int apply_item(struct parse_state *st, const char *item, size_t n, char *
 		break;
 	case OPT_OFFLINE:
 		o->offline = 1;
+		break;
+	case OPT_CACHE_SIZE:
+		if (parse_size(val, &o->cache_size) < 0)
+			rc = errfmt(-EINVAL, err, errlen,
+				    "bad size '%s' for cache_size (bytes, or a number with K, M, G "
+				    "or T, or none)",
+				    val);
 		break;
 	case OPT_FUSE:
 		if (strcmp(def->name, "allow_other") == 0)
@@ -997,6 +1006,7 @@ void options_usage(void *file)
 		"  attr_timeout=SECONDS  how long the kernel may cache attributes and\n"
 		"                     names, and how stale a listing may get (default %.1f)\n"
 		"  probe_interval=SECONDS  while offline, how often to try the server\n"
+		"  cache_size=SIZE    limit for auto-cached (unpinned) data, e.g. 20G\n"
 		"                     (default %d)\n"
 		"  offline            start forced offline: serve the cache, never call the\n"
 		"                     server until `ofsync online`\n"

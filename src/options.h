@@ -11,6 +11,7 @@
 #define OFSYNC_OPTIONS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "util/unc.h"
 
@@ -39,6 +40,7 @@ struct options {
 	unsigned probe_interval;	  /* -o probe_interval=SECONDS between tries while
 					     offline, default 30 */
 	int offline;			  /* -o offline: start forced offline */
+	uint64_t cache_size;		  /* -o cache_size=SIZE: limit for unpinned data, 0: none */
 	char fuse_opts[OPTIONS_FUSE_MAX]; /* pass-through FUSE options, comma-joined:
 					     allow_other, allow_root, ro, rw,
 					     default_permissions, auto_unmount,

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 
 #include "bar.h"
 #include "ofsync.h"
@@ -46,6 +47,9 @@ static void usage(FILE *f)
 		"       [--dry-run]\n"
 		"                        synchronize (no direction: both ways)\n"
 		"  cancel SYNC_ID        stop a running sync between items\n"
+		"  limits [--total SIZE] [--auto SIZE]\n"
+		"                        the cache's limits: everything, and unpinned data\n"
+		"  evict PATH...         drop clean, unpinned cached data now\n"
 		"  flush [SHARE|PATH] [--wait]\n"
 		"                        push every change now (--wait: until it is on the\n"
 		"                        server; exit 7 when a share is offline)\n"
@@ -67,6 +71,20 @@ static void usage(FILE *f)
 static int absolute(const char *in, char *out, size_t len)
 {
 	return ofsync_abspath(in, out, len);
+}
+
+/*
+ * The same for commands that act on an item (pin, evict): a path in a mount
+ * is looked up once, so that the daemon knows a name nobody listed yet.
+ */
+static int absolute_item(const char *in, char *out, size_t len)
+{
+	struct stat st;
+	int rc = ofsync_abspath(in, out, len);
+
+	if (rc == 0 && out[0] == '/' && out[1] != '/')
+		(void)stat(out, &st);
+	return rc;
 }
 
 static const char *jstr(json_t *o, const char *k)
@@ -215,7 +233,7 @@ static int pin_args(const char *cmd, int argc, char **argv, json_t *args)
 			fprintf(stderr, "ofsync: %s: unknown option '%s'\n", cmd, a);
 			return OFSYNC_EXIT_USAGE;
 		} else {
-			if (absolute(a, path, sizeof(path)) < 0) {
+			if (absolute_item(a, path, sizeof(path)) < 0) {
 				fprintf(stderr, "ofsync: %s: path too long\n", a);
 				return OFSYNC_EXIT_USAGE;
 			}
@@ -525,6 +543,46 @@ static int build_args(const char *cmd, int argc, char **argv, json_t *args)
 	if (!strcmp(cmd, "status") || !strcmp(cmd, "online") || !strcmp(cmd, "offline") ||
 	    !strcmp(cmd, "conflicts"))
 		return target_arg(cmd, argc, argv, args);
+	if (!strcmp(cmd, "limits")) {
+		/* limits [--total SIZE] [--auto SIZE] */
+		for (int i = 0; i < argc; i++) {
+			const char *key = !strcmp(argv[i], "--total") ? "total" :
+					  !strcmp(argv[i], "--auto")  ? "auto" :
+									NULL;
+			uint64_t v;
+			if (!key || i + 1 >= argc) {
+				fprintf(stderr,
+					"ofsync: limits [--total SIZE] [--auto SIZE] (SIZE: 20G, "
+					"500M, ... or none)\n");
+				return OFSYNC_EXIT_USAGE;
+			}
+			if (parse_size(argv[++i], &v) < 0) {
+				fprintf(stderr,
+					"ofsync: limits: '%s' is not a size (20G, 500M, "
+					"... or none)\n",
+					argv[i]);
+				return OFSYNC_EXIT_USAGE;
+			}
+			json_object_set_new(args, key, json_integer((json_int_t)v));
+		}
+		return 0;
+	}
+	if (!strcmp(cmd, "evict")) {
+		json_t *paths = json_array();
+		json_object_set_new(args, "paths", paths);
+		for (int i = 0; i < argc; i++) {
+			if (argv[i][0] == '-' || absolute_item(argv[i], path, sizeof(path)) < 0) {
+				fprintf(stderr, "ofsync: evict: bad argument '%s'\n", argv[i]);
+				return OFSYNC_EXIT_USAGE;
+			}
+			json_array_append_new(paths, json_string(path));
+		}
+		if (argc == 0) {
+			fprintf(stderr, "ofsync: evict needs at least one PATH\n");
+			return OFSYNC_EXIT_USAGE;
+		}
+		return 0;
+	}
 	if (!strcmp(cmd, "flush")) {
 		/* flush [SHARE|PATH] [--wait] */
 		char *rest[1];
@@ -677,6 +735,26 @@ static int print_conflicts(json_t *res)
 	return (int)json_array_size(list);
 }
 
+/* The cache's usage against its limits. */
+static void print_cache(json_t *c)
+{
+	char u[32], a[32], l[32], al[32];
+
+	if (!json_is_object(c))
+		return;
+	human_bytes((uint64_t)jint(c, "used"), u, sizeof(u));
+	human_bytes((uint64_t)jint(c, "auto_used"), a, sizeof(a));
+	if (jint(c, "limit"))
+		human_bytes((uint64_t)jint(c, "limit"), l, sizeof(l));
+	else
+		snprintf(l, sizeof(l), "no limit");
+	if (jint(c, "auto_limit"))
+		human_bytes((uint64_t)jint(c, "auto_limit"), al, sizeof(al));
+	else
+		snprintf(al, sizeof(al), "no limit");
+	printf("cache: %s used of %s; auto-cached (unpinned) %s of %s\n", u, l, a, al);
+}
+
 /* online / offline: the state each share reached. */
 static void print_state(json_t *res)
 {
@@ -820,6 +898,20 @@ int main(int argc, char **argv)
 			status = OFSYNC_EXIT_CONFLICTS;
 	} else if (!strcmp(cmd, "status")) {
 		print_status(body);
+		print_cache(json_object_get(body, "cache"));
+	} else if (!strcmp(cmd, "limits")) {
+		print_cache(body);
+	} else if (!strcmp(cmd, "evict")) {
+		json_t *r;
+		size_t i;
+		char b[32];
+		printf("evicted %lld files, %s\n", jint(body, "files"),
+		       human_bytes((uint64_t)jint(body, "freed"), b, sizeof(b)));
+		json_array_foreach(json_object_get(body, "refused"), i, r)
+		{
+			fprintf(stderr, "ofsync: %s: kept: %s\n", jstr(r, "path"), jstr(r, "why"));
+			status = OFSYNC_EXIT_ITEMS;
+		}
 	} else if (!strcmp(cmd, "info")) {
 		if (print_info(body) > 0)
 			status = OFSYNC_EXIT_ITEMS;

@@ -257,6 +257,48 @@ out:
 	return rc;
 }
 
+int cache_evict(struct cache *c, uint64_t id, uint64_t *freed, const char **why)
+{
+	struct node *n;
+	uint64_t before;
+	int rc;
+
+	*freed = 0;
+	*why = NULL;
+	rc = cache_node_get(c, id, &n);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&n->lock);
+	before = rangeset_total(&n->it.present);
+	if (n->it.type != ITEM_FILE) {
+		*why = "a directory holds no data of its own";
+		rc = -EISDIR;
+	} else if (n->it.pins) {
+		*why = "pinned: pinned files stay available offline (ofsync unpin first)";
+		rc = -EPERM;
+	} else if (item_is_dirty(&n->it)) {
+		*why = "changed here and not yet on the server (ofsync flush first)";
+		rc = -EBUSY;
+	} else if (n->opens > 0) {
+		*why = "open through the mount";
+		rc = -EBUSY;
+	} else if (n->inflight.n > 0) {
+		*why = "being fetched from the server";
+		rc = -EBUSY;
+	} else {
+		rc = cache_node_drop_clean(c, n);
+		if (rc == 0) {
+			*freed = before - rangeset_total(&n->it.present);
+			n->content_ver++; /* the kernel's pages go with the next open */
+		}
+	}
+	pthread_mutex_unlock(&n->lock);
+	cache_node_put(c, n, 1);
+	if (rc == 0 && *freed)
+		cache_notify_inode(c, id);
+	return rc;
+}
+
 struct gone_ctx {
 	struct cache *c;
 };

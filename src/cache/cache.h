@@ -37,6 +37,7 @@ struct node {
 	pthread_cond_t fetched;	  /* broadcast when inflight shrinks */
 	uint64_t ra_next;	  /* read-ahead: where a sequential reader reads next */
 	uint64_t ra_run;	  /* read-ahead: bytes read sequentially so far */
+	int64_t atime_saved;	  /* it.atime as last written to the index (LRU order) */
 	/* private to cache.c, protected by cache->lock: */
 	uint64_t refs;
 	struct node *hnext;
@@ -76,6 +77,14 @@ int cache_node_save_durable(struct cache *c, struct node *n);
  * unmarked and committed first, then holes punched).  0 or a negative errno.
  */
 int cache_node_drop_clean(struct cache *c, struct node *n);
+
+/*
+ * Evicts a file: drops its cached bytes (cache_node_drop_clean) and tells
+ * the kernel.  Refused for a directory (-EISDIR), a pinned file (-EPERM), a
+ * dirty one, one open through the mount or being fetched (-EBUSY), with
+ * the reason in *why.  *freed: the bytes dropped.  0 or a negative errno.
+ */
+int cache_evict(struct cache *c, uint64_t id, uint64_t *freed, const char **why);
 
 /*
  * Deletes the item and everything below it from the index and drops their

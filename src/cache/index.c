@@ -75,6 +75,9 @@ static const char *const migrations[] = {
 	"  UNIQUE (share, path));",
 	/* 2 -> 3: when each journaled change was made (KEEPLATEST on a local delete). */
 	"ALTER TABLE journal ADD COLUMN time INTEGER NOT NULL DEFAULT 0;",
+	/* 3 -> 4: settings of the cache (the limits of `ofsync limits`), and LRU order. */
+	"CREATE TABLE settings (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
+	"CREATE INDEX items_evictable ON items(atime) WHERE pins = 0 AND cached_bytes > 0;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -1119,4 +1122,104 @@ int index_walk(struct index *ix, uint64_t root, const char *rel, uint64_t *id, c
 	}
 	*rest = rel;
 	return 0;
+}
+
+/* ---- cache space ------------------------------------------------------- */
+
+int index_usage(struct index *ix, uint64_t *total, uint64_t *unpinned)
+{
+	static const char sql[] = "SELECT coalesce(sum(cached_bytes), 0), "
+				  "coalesce(sum(CASE WHEN pins = 0 THEN cached_bytes END), 0) "
+				  "FROM items";
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&ix->lock);
+	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(ix, "usage");
+		goto out;
+	}
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*total = (uint64_t)sqlite3_column_int64(st, 0);
+		*unpinned = (uint64_t)sqlite3_column_int64(st, 1);
+		rc = 0;
+	} else {
+		rc = db_err(ix, "usage");
+	}
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&ix->lock);
+	return rc;
+}
+
+int index_evictable(struct index *ix, uint64_t *ids, size_t max, size_t *n)
+{
+	static const char sql[] = "SELECT id FROM items WHERE pins = 0 AND cached_bytes > 0 "
+				  "AND type = 1 AND gen = synced_gen AND (flags & 3) = 0 "
+				  "AND dirty_bytes = 0 ORDER BY atime, id LIMIT ?1";
+	sqlite3_stmt *st;
+	int rc;
+
+	*n = 0;
+	pthread_mutex_lock(&ix->lock);
+	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(ix, "evictable");
+		goto out;
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max)
+		ids[(*n)++] = (uint64_t)sqlite3_column_int64(st, 0);
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_err(ix, "evictable");
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&ix->lock);
+	return rc;
+}
+
+int index_setting_get(struct index *ix, const char *key, int64_t *value)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&ix->lock);
+	if (sqlite3_prepare_v2(ix->db, "SELECT value FROM settings WHERE key = ?1", -1, &st,
+			       NULL) != SQLITE_OK) {
+		rc = db_err(ix, "setting get");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*value = sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else {
+		rc = rc == SQLITE_DONE ? -ENOENT : db_err(ix, "setting get");
+	}
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&ix->lock);
+	return rc;
+}
+
+int index_setting_set(struct index *ix, const char *key, int64_t value)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&ix->lock);
+	if (sqlite3_prepare_v2(ix->db,
+			       "INSERT INTO settings (key, value) VALUES (?1, ?2) "
+			       "ON CONFLICT (key) DO UPDATE SET value = ?2",
+			       -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(ix, "setting set");
+		goto out;
+	}
+	sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, value);
+	rc = step(ix, st) == SQLITE_DONE ? 0 : db_err(ix, "setting set");
+	sqlite3_finalize(st);
+out:
+	pthread_mutex_unlock(&ix->lock);
+	return rc;
 }

@@ -208,4 +208,15 @@ int index_walk(struct index *ix, uint64_t root, const char *rel, uint64_t *id, c
 /* Aggregates for `ofsync status`.  0 or -EIO. */
 int index_stats(struct index *ix, uint64_t share, struct index_stats *st);
 
+/*
+ * Cache space.  usage: bytes cached in all, and of items with no pin (the
+ * auto-cached data), counted from the present ranges.  evictable: up to max
+ * clean, unpinned files with cached bytes, least recently used first.
+ * Settings: integers by name (-ENOENT when unset).  0 or -EIO.
+ */
+int index_usage(struct index *ix, uint64_t *total, uint64_t *unpinned);
+int index_evictable(struct index *ix, uint64_t *ids, size_t max, size_t *n);
+int index_setting_get(struct index *ix, const char *key, int64_t *value);
+int index_setting_set(struct index *ix, const char *key, int64_t value);
+
 #endif

@@ -564,6 +564,7 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 		fi->keep_cache = n->kernel_ver == n->content_ver;
 		n->kernel_ver = n->content_ver;
 		n->opens++;
+		n->it.atime = now_ns(); /* reads from the kernel's pages never reach us */
 		rc = 0;
 	}
 	pthread_mutex_unlock(&n->lock);
@@ -863,6 +864,9 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	pthread_mutex_lock(&n->lock);
 	n->opens--;
+	/* The last access goes to the index at close, for the eviction's LRU order. */
+	if (n->it.atime > n->atime_saved && cache_node_save(fs->c, n) == 0)
+		n->atime_saved = n->it.atime;
 	pthread_mutex_unlock(&n->lock);
 	put(fs, n);
 	fuse_reply_err(req, 0);

@@ -33,4 +33,11 @@ const char *human_bytes(uint64_t n, char *buf, size_t len);
  */
 void default_socket_path(char *buf, size_t len);
 
+/*
+ * Parses a size: a whole number of bytes with an optional K, M, G or T
+ * (powers of 1024, either case), more than 0 and at most INT64_MAX; or
+ * "none", stored as 0.  0, -EINVAL (not a size) or -ERANGE.
+ */
+int parse_size(const char *s, uint64_t *out);
+
 #endif

@@ -156,3 +156,90 @@ def test_sd_notify_ready_and_status(smb_server, ofsyncd, tmp_path):
     else:
         raise AssertionError("no STOPPING=1")
     rx.close()
+
+
+MiB = 1 << 20
+
+
+def cache_usage(m):
+    _, st = m.cli("status", json=True)
+    return st["cache"]
+
+
+def wait_for(pred, timeout=20):
+    import time
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if pred():
+            return True
+        time.sleep(0.2)
+    return pred()
+
+
+def test_eviction_lru_keeps_pinned_and_dirty(smb_server, ofsyncd, make_bytes):
+    """Past the auto-cached limit, clean unpinned files are evicted least
+    recently used first until usage is under it; pinned and dirty files
+    stay; an evicted file reads back correctly online."""
+    import time
+    b = smb_server.backing
+    data = {f"f{i}.bin": make_bytes(MiB, 100 + i) for i in range(8)}
+    for name, content in data.items():
+        harness.write_file(b / name, content)
+    harness.write_file(b / "pinned.bin", make_bytes(MiB, 99))
+    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=3600"])
+    m.cli("pin", m.mnt / "pinned.bin")
+    for name in sorted(data):  # f0 is the least recently used
+        assert (m.mnt / name).read_bytes() == data[name]
+        time.sleep(0.05)
+    m.cli("offline")
+    (m.mnt / "dirty.bin").write_bytes(make_bytes(MiB, 98))
+    use = cache_usage(m)
+    assert use["used"] == 10 * MiB and use["auto_used"] == 9 * MiB, use
+    r, _ = m.cli("limits", "--auto", "5M", check=False)
+    assert r.returncode == 0, r.stderr
+    assert wait_for(lambda: cache_usage(m)["auto_used"] <= 5 * MiB), cache_usage(m)
+    cached = {n: m.info(m.mnt / n)["cached_bytes"] for n in data}
+    assert [cached[f"f{i}.bin"] for i in range(5)] == [0] * 5, cached
+    assert [cached[f"f{i}.bin"] for i in range(5, 8)] == [MiB] * 3, cached
+    assert m.info(m.mnt / "pinned.bin")["cached"] == "full"
+    assert m.info(m.mnt / "dirty.bin")["dirty"] is True
+    assert (m.mnt / "dirty.bin").read_bytes() == make_bytes(MiB, 98)
+    use = cache_usage(m)
+    assert use["auto_limit"] == 5 * MiB and use["limit"] == 0, use
+    m.cli("online")
+    assert (m.mnt / "f0.bin").read_bytes() == data["f0.bin"]
+
+
+def test_evict_command_and_usage_from_ranges(smb_server, ofsyncd, make_bytes):
+    """`ofsync evict` drops clean unpinned data at once and refuses pinned
+    and dirty files with the reason; usage counts cached ranges, not file
+    sizes; status shows usage against both limits."""
+    b = smb_server.backing
+    harness.write_file(b / "d" / "clean.bin", make_bytes(MiB, 1))
+    harness.write_file(b / "d" / "pinned.bin", make_bytes(MiB, 2))
+    harness.write_file(b / "big.bin", make_bytes(9 * MiB, 3))
+    m = ofsyncd.mount(smb_server, extra_opts=["probe_interval=3600", "cache_size=1G"])
+    m.cli("pin", m.mnt / "d" / "pinned.bin")
+    assert (m.mnt / "d" / "clean.bin").read_bytes() == make_bytes(MiB, 1)
+    with open(m.mnt / "big.bin", "rb") as f:
+        os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_RANDOM)
+        f.read(100)
+    chunk = m.status()["chunk_size"]
+    use = cache_usage(m)
+    assert use["used"] == 2 * MiB + chunk, use  # one chunk of big.bin, not 9 MiB
+    assert use["auto_limit"] == 1 << 30, use
+    m.cli("offline")
+    (m.mnt / "d" / "dirty.txt").write_bytes(b"not on the server yet\n")
+    r, _ = m.cli("evict", m.mnt / "d" / "pinned.bin", check=False)
+    assert r.returncode == 4 and "pinned" in r.stderr, (r.returncode, r.stderr)
+    r, _ = m.cli("evict", m.mnt / "d" / "dirty.txt", check=False)
+    assert r.returncode == 4 and "not yet on the server" in r.stderr, r.stderr
+    r, _ = m.cli("evict", m.mnt / "d", check=False)  # a directory: what can go, goes
+    assert r.returncode == 4 and "evicted 1 files, 1.0 MiB" in r.stdout, (r.stdout, r.stderr)
+    assert m.info(m.mnt / "d" / "clean.bin")["cached_bytes"] == 0
+    assert m.info(m.mnt / "d" / "pinned.bin")["cached"] == "full"
+    assert (m.mnt / "d" / "dirty.txt").read_bytes() == b"not on the server yet\n"
+    r, _ = m.cli("status")
+    assert "cache: " in r.stdout and "of 1.0 GiB" in r.stdout, r.stdout
+    m.cli("online")
+    assert (m.mnt / "d" / "clean.bin").read_bytes() == make_bytes(MiB, 1)

@@ -1,0 +1,169 @@
+/*
+ * evictor.c - keeps the cache under its limits; see daemon.h.
+ *
+ * Two limits, as Windows has: one for everything cached and one for the
+ * auto-cached (unpinned) data.  Usage is counted from the present ranges in
+ * the index, never from file sizes or holes.  When a limit is exceeded,
+ * clean unpinned files are evicted, least recently used first, until usage
+ * is 5% under the limit; dirty and pinned data is never touched.  The
+ * thread looks every EVICT_INTERVAL seconds and when kicked.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "daemon.h"
+#include "util/log.h"
+#include "util/util.h"
+
+#define EVICT_INTERVAL 5
+#define EVICT_BATCH 64
+
+struct evictor {
+	struct daemon *d; /* constant */
+	pthread_t thread;
+	pthread_mutex_t lock; /* protects stopping, kicked */
+	pthread_cond_t cond;
+	int stopping;
+	int kicked;
+	int stuck_logged; /* "nothing left to evict" said once until it changes */
+};
+
+void daemon_limits(struct daemon *d, uint64_t *total, uint64_t *unpinned)
+{
+	int64_t v;
+
+	*total = d->cfg_total;
+	*unpinned = d->cfg_auto;
+	if (index_setting_get(cache_index(d->cache), "cache_limit", &v) == 0)
+		*total = (uint64_t)v;
+	if (index_setting_get(cache_index(d->cache), "auto_cache_limit", &v) == 0)
+		*unpinned = (uint64_t)v;
+}
+
+/* Bytes to free so that used is 5% under limit (0: under it, or no limit). */
+static uint64_t excess(uint64_t used, uint64_t limit)
+{
+	if (!limit || used <= limit)
+		return 0;
+	return used - limit + limit / 20;
+}
+
+/* One pass: evicts until under both limits, or until nothing is evictable. */
+static void evict_pass(struct evictor *ev)
+{
+	struct daemon *d = ev->d;
+	uint64_t total, unpinned, used, auto_used, need, got = 0, ids[EVICT_BATCH];
+	unsigned files = 0;
+	size_t n;
+
+	daemon_limits(d, &total, &unpinned);
+	if (index_usage(cache_index(d->cache), &used, &auto_used) < 0)
+		return;
+	need = excess(used, total);
+	if (excess(auto_used, unpinned) > need)
+		need = excess(auto_used, unpinned);
+	if (need == 0) {
+		ev->stuck_logged = 0;
+		return;
+	}
+	while (got < need) {
+		if (index_evictable(cache_index(d->cache), ids, EVICT_BATCH, &n) < 0 || n == 0)
+			break;
+		size_t before = files;
+		for (size_t i = 0; i < n && got < need; i++) {
+			uint64_t freed;
+			const char *why;
+			if (cache_evict(d->cache, ids[i], &freed, &why) == 0 && freed) {
+				got += freed;
+				files++;
+			}
+		}
+		if (files == before)
+			break; /* the candidates are open or being fetched: next time */
+	}
+	if (files)
+		log_info("cache over its limit: evicted %u files, %llu bytes", files,
+			 (unsigned long long)got);
+	if (got < need && !ev->stuck_logged) {
+		/* One line, not one per pass: the rest is pinned, dirty or in use. */
+		log_warn("cache over its limit by %llu bytes, and the rest is pinned, dirty or "
+			 "in use",
+			 (unsigned long long)(need - got));
+		ev->stuck_logged = 1;
+	}
+}
+
+static void *evictor_main(void *arg)
+{
+	struct evictor *ev = arg;
+	struct timespec until;
+
+	pthread_mutex_lock(&ev->lock);
+	while (!ev->stopping) {
+		pthread_mutex_unlock(&ev->lock);
+		evict_pass(ev);
+		pthread_mutex_lock(&ev->lock);
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += EVICT_INTERVAL;
+		while (!ev->stopping && !ev->kicked)
+			if (pthread_cond_timedwait(&ev->cond, &ev->lock, &until) == ETIMEDOUT)
+				break;
+		ev->kicked = 0;
+	}
+	pthread_mutex_unlock(&ev->lock);
+	return NULL;
+}
+
+int evictor_start(struct daemon *d, struct evictor **out)
+{
+	struct evictor *ev;
+	sigset_t all, old;
+	int rc;
+
+	ev = calloc(1, sizeof(*ev));
+	if (!ev)
+		return -ENOMEM;
+	ev->d = d;
+	pthread_mutex_init(&ev->lock, NULL);
+	pthread_cond_init(&ev->cond, NULL);
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = -pthread_create(&ev->thread, NULL, evictor_main, ev);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc < 0) {
+		pthread_cond_destroy(&ev->cond);
+		pthread_mutex_destroy(&ev->lock);
+		free(ev);
+		return rc;
+	}
+	*out = ev;
+	return 0;
+}
+
+void evictor_kick(struct evictor *ev)
+{
+	if (!ev)
+		return;
+	pthread_mutex_lock(&ev->lock);
+	ev->kicked = 1;
+	pthread_cond_signal(&ev->cond);
+	pthread_mutex_unlock(&ev->lock);
+}
+
+void evictor_stop(struct evictor *ev)
+{
+	if (!ev)
+		return;
+	pthread_mutex_lock(&ev->lock);
+	ev->stopping = 1;
+	pthread_cond_signal(&ev->cond);
+	pthread_mutex_unlock(&ev->lock);
+	pthread_join(ev->thread, NULL);
+	pthread_cond_destroy(&ev->cond);
+	pthread_mutex_destroy(&ev->lock);
+	free(ev);
+}
