@@ -158,17 +158,50 @@ format-check:
 lint-man:
 	mandoc -Tlint -W warning man/*.[0-9]
 
+# make install [PREFIX=/usr/local] [DESTDIR=...]: the commands, libofsync
+# (static, shared, header, pkg-config file), the systemd units (system and
+# user instances), the man pages, an example config and bash completion.
+LIBDIR    := $(PREFIX)/lib
+DOCDIR    := $(PREFIX)/share/doc/ofsync
+UNITS     := ofsyncd.service ofsync-sync.service ofsync-sync.timer
+UNIT_SED  := sed -e 's|@SBINDIR@|$(PREFIX)/sbin|g' -e 's|@BINDIR@|$(PREFIX)/bin|g'
+MANPAGES  := man1/ofsync.1 man3/ofsync.3 man5/ofsync.conf.5 man8/ofsyncd.8
+D         := $(DESTDIR)$(PREFIX)
+
 install: $(BINS)
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/share/man/man1 \
-	    $(DESTDIR)$(PREFIX)/share/man/man8
-	install -m 0755 $(BUILD)/ofsync $(DESTDIR)$(PREFIX)/bin/ofsync
-	install -m 0755 $(BUILD)/ofsyncd $(DESTDIR)$(PREFIX)/sbin/ofsyncd
-	install -m 0644 man/ofsync.1 $(DESTDIR)$(PREFIX)/share/man/man1/ofsync.1
-	install -m 0644 man/ofsyncd.8 $(DESTDIR)$(PREFIX)/share/man/man8/ofsyncd.8
+	install -d $(D)/bin $(D)/sbin $(D)/include $(DESTDIR)$(LIBDIR)/pkgconfig \
+	    $(D)/share/man/man1 $(D)/share/man/man3 $(D)/share/man/man5 $(D)/share/man/man8 \
+	    $(DESTDIR)$(LIBDIR)/systemd/system $(DESTDIR)$(LIBDIR)/systemd/user \
+	    $(D)/share/bash-completion/completions $(DESTDIR)$(DOCDIR)
+	install -m 0755 $(BUILD)/ofsync $(D)/bin/ofsync
+	install -m 0755 $(BUILD)/ofsyncd $(D)/sbin/ofsyncd
+	install -m 0644 include/ofsync.h $(D)/include/ofsync.h
+	install -m 0644 $(BUILD)/libofsync.a $(DESTDIR)$(LIBDIR)/libofsync.a
+	install -m 0755 $(BUILD)/libofsync.so.$(LIB_VER) $(DESTDIR)$(LIBDIR)/libofsync.so.$(LIB_VER)
+	ln -sf libofsync.so.$(LIB_VER) $(DESTDIR)$(LIBDIR)/libofsync.so.$(LIB_SOVER)
+	ln -sf libofsync.so.$(LIB_VER) $(DESTDIR)$(LIBDIR)/libofsync.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(LIB_VER)|' src/lib/ofsync.pc.in \
+	    > $(DESTDIR)$(LIBDIR)/pkgconfig/ofsync.pc
+	for u in $(UNITS); do \
+	    $(UNIT_SED) etc/systemd/system/$$u.in > $(DESTDIR)$(LIBDIR)/systemd/system/$$u && \
+	    $(UNIT_SED) etc/systemd/user/$$u.in > $(DESTDIR)$(LIBDIR)/systemd/user/$$u && \
+	    chmod 0644 $(DESTDIR)$(LIBDIR)/systemd/system/$$u $(DESTDIR)$(LIBDIR)/systemd/user/$$u \
+	    || exit 1; \
+	done
+	for p in $(MANPAGES); do install -m 0644 man/$$(basename $$p) $(D)/share/man/$$p || exit 1; done
+	install -m 0644 etc/ofsync.conf $(DESTDIR)$(DOCDIR)/ofsync.conf.example
+	install -m 0644 etc/bash-completion/ofsync $(D)/share/bash-completion/completions/ofsync
 
 uninstall:
-	rm -f $(DESTDIR)$(PREFIX)/bin/ofsync $(DESTDIR)$(PREFIX)/sbin/ofsyncd \
-	    $(DESTDIR)$(PREFIX)/share/man/man1/ofsync.1 $(DESTDIR)$(PREFIX)/share/man/man8/ofsyncd.8
+	rm -f $(D)/bin/ofsync $(D)/sbin/ofsyncd $(D)/include/ofsync.h \
+	    $(DESTDIR)$(LIBDIR)/libofsync.a $(DESTDIR)$(LIBDIR)/libofsync.so \
+	    $(DESTDIR)$(LIBDIR)/libofsync.so.$(LIB_SOVER) $(DESTDIR)$(LIBDIR)/libofsync.so.$(LIB_VER) \
+	    $(DESTDIR)$(LIBDIR)/pkgconfig/ofsync.pc \
+	    $(addprefix $(DESTDIR)$(LIBDIR)/systemd/system/,$(UNITS)) \
+	    $(addprefix $(DESTDIR)$(LIBDIR)/systemd/user/,$(UNITS)) \
+	    $(addprefix $(D)/share/man/,$(MANPAGES)) \
+	    $(DESTDIR)$(DOCDIR)/ofsync.conf.example $(D)/share/bash-completion/completions/ofsync
+	-rmdir $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 clean:
 	rm -rf build build-san

@@ -9,7 +9,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config libfuse3-dev fuse3 libsmbclient-dev
 libsqlite3-dev sqlite3 check libjansson-dev libinih-dev libsystemd-dev samba
-smbclient python3 python3-pytest mandoc clang-format"
+smbclient python3 python3-pytest mandoc clang-format systemd"
 
 missing=""
 for p in $PACKAGES; do
