@@ -55,6 +55,7 @@ struct ipc_server {
 	int evpipe[2];		/* pipe: a byte on evpipe[1] says events are queued */
 	pthread_mutex_t evlock; /* protects evq */
 	struct evline *evq;	/* events to send, oldest first */
+	struct evline **evtail; /* where the next event goes */
 	ipc_handler_fn fn;	/* constant */
 	ipc_close_fn on_close;	/* constant, may be NULL */
 	void *arg;
@@ -240,6 +241,7 @@ static void send_events(struct ipc_server *srv)
 	pthread_mutex_lock(&srv->evlock);
 	q = srv->evq;
 	srv->evq = NULL;
+	srv->evtail = &srv->evq;
 	pthread_mutex_unlock(&srv->evlock);
 	for (; q; q = next) {
 		next = q->next;
@@ -257,7 +259,8 @@ static void send_events(struct ipc_server *srv)
 
 void ipc_server_send(struct ipc_server *srv, uint64_t client, const char *event, json_t *data)
 {
-	struct evline *e, **pp;
+	struct evline *e;
+	int wake;
 
 	if (!srv)
 		return;
@@ -271,11 +274,11 @@ void ipc_server_send(struct ipc_server *srv, uint64_t client, const char *event,
 		return;
 	}
 	pthread_mutex_lock(&srv->evlock);
-	for (pp = &srv->evq; *pp; pp = &(*pp)->next)
-		;
-	*pp = e;
+	wake = srv->evq == NULL; /* one byte per batch: the thread takes the whole queue */
+	*srv->evtail = e;
+	srv->evtail = &e->next;
 	pthread_mutex_unlock(&srv->evlock);
-	if (write(srv->evpipe[1], "e", 1) < 0 && errno != EAGAIN)
+	if (wake && write(srv->evpipe[1], "e", 1) < 0 && errno != EAGAIN)
 		log_warn("control socket: cannot queue an event");
 }
 
@@ -380,6 +383,7 @@ int ipc_server_new(const char *path, ipc_handler_fn fn, ipc_close_fn on_close, v
 	srv->wake[0] = srv->wake[1] = -1;
 	srv->evpipe[0] = srv->evpipe[1] = -1;
 	pthread_mutex_init(&srv->evlock, NULL);
+	srv->evtail = &srv->evq;
 	srv->path = strdup(path);
 	srv->lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (!srv->path || srv->lfd < 0 || pipe2(srv->wake, O_CLOEXEC) < 0 ||
