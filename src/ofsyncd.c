@@ -318,6 +318,9 @@ static int share_options(int argc, char **argv, const struct options *cl,
 		int ac = config_argv(cfg, sh, argv[0], argc - 1, argv + 1, &av);
 		int rc = ac < 0 ? ac : options_parse(ac, av, &o[i], err, sizeof(err));
 		config_argv_free(av);
+		if (rc == 0 && fs_clear_stale(o[i].mountpoint) < 0)
+			log_warn("%s is a stale mount that could not be unmounted",
+				 o[i].mountpoint);
 		if (rc == 0)
 			rc = options_validate(&o[i], err, sizeof(err));
 		if (rc == 0 && i > 0 &&

@@ -37,11 +37,14 @@
 #include <limits.h>
 #include <pthread.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fs/notify.h"
@@ -1551,4 +1554,30 @@ void fs_free(struct fs *fs)
 	fuse_session_destroy(fs->se);
 	free(fs->mountpoint);
 	free(fs);
+}
+
+int fs_clear_stale(const char *mountpoint)
+{
+	struct statvfs sv;
+	pid_t pid;
+	int status;
+
+	/* statfs always reaches the file system (stat may be answered from cache). */
+	if (statvfs(mountpoint, &sv) == 0 || errno != ENOTCONN)
+		return 0;
+	if (geteuid() == 0) {
+		if (umount2(mountpoint, MNT_DETACH) < 0)
+			return -errno;
+	} else {
+		char *argv[] = {"fusermount3", "-u", "-z", (char *)mountpoint, NULL};
+		int rc = posix_spawnp(&pid, "fusermount3", NULL, NULL, argv, environ);
+		if (rc != 0)
+			return -rc;
+		if (waitpid(pid, &status, 0) < 0)
+			return -errno;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			return -EBUSY;
+	}
+	log_warn("%s was a stale mount (its daemon died): unmounted it", mountpoint);
+	return 1;
 }

@@ -42,6 +42,12 @@ int fs_run(struct fs *fs);
 #define FS_WAKE_SIGNAL SIGUSR2
 /* Asks fs_run to return (from any thread; not from a signal handler). */
 void fs_stop(struct fs *fs);
+/*
+ * When mountpoint is a stale mount (a FUSE daemon that died: ENOTCONN),
+ * detaches it (umount2 MNT_DETACH as root, else fusermount3 -u -z).
+ * Returns 1 when it did, 0 when there was nothing to do, or -errno.
+ */
+int fs_clear_stale(const char *mountpoint);
 /* Unmounts and frees. */
 void fs_free(struct fs *fs);
 

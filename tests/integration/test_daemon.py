@@ -243,3 +243,22 @@ def test_evict_command_and_usage_from_ranges(smb_server, ofsyncd, make_bytes):
     assert "cache: " in r.stdout and "of 1.0 GiB" in r.stdout, r.stdout
     m.cli("online")
     assert (m.mnt / "d" / "clean.bin").read_bytes() == make_bytes(MiB, 1)
+
+
+def test_restart_over_a_stale_mount(smb_server, ofsyncd):
+    """A daemon killed with -9 leaves a dead mount ("Transport endpoint is not
+    connected"); the next start on that mountpoint detaches it and mounts,
+    as a service restart needs."""
+    harness.write_file(smb_server.backing / "a.txt", b"still here\n")
+    m = ofsyncd.mount(smb_server)
+    assert (m.mnt / "a.txt").read_bytes() == b"still here\n"
+    m.kill9()
+    try:
+        os.statvfs(m.mnt)
+        raise AssertionError("the mount should be dead")
+    except OSError as e:
+        assert e.errno == 107, e  # ENOTCONN
+    os.unlink(m.socket)  # the dead daemon's socket file: wait for the new one
+    m2 = ofsyncd.mount(smb_server, mnt=m.mnt, cache_dir=m.cache_dir, socket_path=m.socket)
+    assert (m2.mnt / "a.txt").read_bytes() == b"still here\n"
+    assert "stale mount" in m2.log_text()
