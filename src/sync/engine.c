@@ -24,6 +24,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -155,16 +156,25 @@ static int add_remote(void *arg, const char *name, const struct smb_stat *st)
  * The names of directory dir: the index's children merged with the
  * server's listing (when list_remote).  Sorted by name.
  */
+/*
+ * The entries of directory dir: the index's children merged by name with
+ * the server's listing (when list_remote).  listed, when not NULL, is that
+ * listing already taken (by the prefetcher): it is consumed.
+ */
 static int dir_entries(struct cache *c, struct smb *s, uint64_t dir, const char *path,
-		       int list_remote, struct entries *out)
+		       int list_remote, struct entries *listed, struct entries *out)
 {
 	struct entries loc = {0}, rem = {0};
 	size_t i = 0, j = 0;
 	int rc;
 
 	rc = index_children(cache_index(c), dir, add_local, &loc);
-	if (rc == 0 && list_remote)
+	if (listed) {
+		rem = *listed;
+		*listed = (struct entries){0};
+	} else if (rc == 0 && list_remote) {
 		rc = smb_list(s, path, add_remote, &rem);
+	}
 	if (rc < 0)
 		goto out;
 	if (loc.n > 1)
@@ -381,27 +391,160 @@ static void restore_priority(const struct saved_prio *sp)
 		syscall(SYS_ioprio_set, IOPRIO_WHO_PROCESS, tid, sp->ioprio);
 }
 
+/* A server listing taken ahead of the walk (see prefetch_main). */
+struct listing {
+	int state; /* PF_* */
+	int rc;
+	struct entries rem;
+};
+
+enum { PF_WAITING, PF_RUNNING, PF_DONE, PF_TAKEN };
+
+/* How many directories the prefetcher lists ahead of the walk. */
+#define PF_AHEAD 4
+
 struct walk {
 	struct cache *c;
 	struct smb *s;
 	const struct sync_job *job;
 	struct sync_result *res;
-	uint64_t *queue; /* directories still to walk */
+	uint64_t *queue;    /* directories still to walk (breadth first) */
+	struct listing *pf; /* one per queue entry, under pf_lock */
 	size_t qn, qcap;
+	/* The prefetcher: lists queue[cur+1 .. cur+PF_AHEAD] while cur is walked. */
+	pthread_t pf_thread;
+	pthread_mutex_t pf_lock; /* protects queue, pf, qn, qcap, cur, pf_stop */
+	pthread_cond_t pf_cond;
+	size_t cur;
+	int pf_on, pf_stop;
 };
 
 static int enqueue(struct walk *w, uint64_t id)
 {
+	int rc = 0;
+
+	if (w->pf_on)
+		pthread_mutex_lock(&w->pf_lock);
 	if (w->qn == w->qcap) {
 		size_t cap = w->qcap ? w->qcap * 2 : 64;
 		uint64_t *q = realloc(w->queue, cap * sizeof(*q));
-		if (!q)
-			return -ENOMEM;
-		w->queue = q;
-		w->qcap = cap;
+		struct listing *l = q ? realloc(w->pf, cap * sizeof(*l)) : NULL;
+		if (q)
+			w->queue = q;
+		if (l)
+			w->pf = l;
+		if (!q || !l)
+			rc = -ENOMEM;
+		else
+			w->qcap = cap;
 	}
-	w->queue[w->qn++] = id;
-	return 0;
+	if (rc == 0) {
+		w->pf[w->qn] = (struct listing){PF_WAITING, 0, {0}};
+		w->queue[w->qn++] = id;
+		if (w->pf_on)
+			pthread_cond_broadcast(&w->pf_cond);
+	}
+	if (w->pf_on)
+		pthread_mutex_unlock(&w->pf_lock);
+	return rc;
+}
+
+/*
+ * The prefetcher's thread: lists the next directories of the queue on the
+ * server while the walk plans and applies the current one, so that the
+ * server's work and ours overlap.  A listing taken a moment early is as
+ * good as one taken on time: every change is checked against the server
+ * again before it is made.
+ */
+static void *prefetch_main(void *arg)
+{
+	struct walk *w = arg;
+	char path[4096];
+
+	pthread_mutex_lock(&w->pf_lock);
+	while (!w->pf_stop) {
+		size_t k = w->cur + 1;
+		while (k < w->qn && k <= w->cur + PF_AHEAD && w->pf[k].state != PF_WAITING)
+			k++;
+		if (k >= w->qn || k > w->cur + PF_AHEAD) {
+			pthread_cond_wait(&w->pf_cond, &w->pf_lock);
+			continue;
+		}
+		uint64_t dir = w->queue[k];
+		w->pf[k].state = PF_RUNNING;
+		pthread_mutex_unlock(&w->pf_lock);
+		struct entries rem = {0};
+		int rc = index_path(cache_index(w->c), dir, path, sizeof(path));
+		if (rc == 0)
+			rc = smb_list(w->s, path, add_remote, &rem);
+		pthread_mutex_lock(&w->pf_lock);
+		w->pf[k].rc = rc;
+		w->pf[k].rem = rem;
+		w->pf[k].state = PF_DONE;
+		pthread_cond_broadcast(&w->pf_cond);
+	}
+	pthread_mutex_unlock(&w->pf_lock);
+	return NULL;
+}
+
+/*
+ * Takes the listing of queue entry i for the walk: the prefetched one
+ * (waiting for it if it is being taken), or none (*have = 0: list it now).
+ */
+static int take_listing(struct walk *w, size_t i, struct entries *out, int *have)
+{
+	int rc = 0;
+
+	*have = 0;
+	if (!w->pf_on)
+		return 0;
+	pthread_mutex_lock(&w->pf_lock);
+	w->cur = i;
+	pthread_cond_broadcast(&w->pf_cond);
+	while (w->pf[i].state == PF_RUNNING)
+		pthread_cond_wait(&w->pf_cond, &w->pf_lock);
+	if (w->pf[i].state == PF_DONE) {
+		*out = w->pf[i].rem;
+		rc = w->pf[i].rc;
+		*have = 1;
+	}
+	w->pf[i].state = PF_TAKEN;
+	w->pf[i].rem = (struct entries){0};
+	pthread_mutex_unlock(&w->pf_lock);
+	return rc;
+}
+
+static void prefetch_start(struct walk *w)
+{
+	sigset_t all, old;
+
+	pthread_mutex_init(&w->pf_lock, NULL);
+	pthread_cond_init(&w->pf_cond, NULL);
+	w->pf_on = 1;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	if (pthread_create(&w->pf_thread, NULL, prefetch_main, w) != 0) {
+		w->pf_on = 0; /* the walk lists each directory itself */
+		pthread_cond_destroy(&w->pf_cond);
+		pthread_mutex_destroy(&w->pf_lock);
+	}
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+static void prefetch_stop(struct walk *w)
+{
+	if (!w->pf_on)
+		return;
+	pthread_mutex_lock(&w->pf_lock);
+	w->pf_stop = 1;
+	pthread_cond_broadcast(&w->pf_cond);
+	pthread_mutex_unlock(&w->pf_lock);
+	pthread_join(w->pf_thread, NULL);
+	for (size_t i = 0; i < w->qn; i++)
+		entries_free(&w->pf[i].rem);
+	pthread_cond_destroy(&w->pf_cond);
+	pthread_mutex_destroy(&w->pf_lock);
+	w->pf_on = 0;
 }
 
 static int is_lnk(const char *name)
@@ -944,15 +1087,19 @@ static int do_entry(struct walk *w, uint64_t dir, const char *dpath, const struc
 	return rc;
 }
 
-static int walk_dir(struct walk *w, uint64_t dir, int list_remote)
+static int walk_dir(struct walk *w, size_t qi, int list_remote)
 {
-	struct entries es = {0};
+	struct entries es = {0}, listed = {0};
+	uint64_t dir = w->queue[qi];
 	char dpath[4096];
-	int rc;
+	int rc, have = 0;
 
-	rc = index_path(cache_index(w->c), dir, dpath, sizeof(dpath));
+	rc = list_remote ? take_listing(w, qi, &listed, &have) : 0;
 	if (rc == 0)
-		rc = dir_entries(w->c, w->s, dir, dpath, list_remote, &es);
+		rc = index_path(cache_index(w->c), dir, dpath, sizeof(dpath));
+	if (rc == 0)
+		rc = dir_entries(w->c, w->s, dir, dpath, list_remote, have ? &listed : NULL, &es);
+	entries_free(&listed);
 	for (size_t i = 0; rc == 0 && i < es.n; i++) {
 		if (w->job->cancel && *w->job->cancel) {
 			rc = -ECANCELED;
@@ -1032,8 +1179,20 @@ int sync_run(struct cache *c, struct smb *s, const struct sync_job *job, struct 
 		rc = walk_one(&w, &root, list_remote);
 	} else {
 		rc = enqueue(&w, root.id);
-		for (size_t i = 0; rc == 0 && i < w.qn; i++)
-			rc = walk_dir(&w, w.queue[i], list_remote);
+		if (list_remote)
+			prefetch_start(&w);
+		for (size_t i = 0; rc == 0; i++) {
+			size_t qn;
+			if (w.pf_on)
+				pthread_mutex_lock(&w.pf_lock);
+			qn = w.qn;
+			if (w.pf_on)
+				pthread_mutex_unlock(&w.pf_lock);
+			if (i >= qn)
+				break;
+			rc = walk_dir(&w, i, list_remote);
+		}
+		prefetch_stop(&w);
 	}
 	index_item_release(&root);
 out:
@@ -1041,6 +1200,7 @@ out:
 		restore_priority(&prio);
 	pthread_mutex_unlock(&engine_lock);
 	free(w.queue);
+	free(w.pf);
 	if (rc == -ECANCELED)
 		res->cancelled = 1;
 	return rc;
