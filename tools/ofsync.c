@@ -866,10 +866,14 @@ int main(int argc, char **argv)
 		size_t i;
 		char id[64];
 		snprintf(id, sizeof(id), "%s", jstr(body, "sync_id"));
-		if (id[0] && flush_wait)
+		if (id[0] && flush_wait) {
 			status = follow_started(c, id); /* returns once it is on the server */
-		else if (id[0])
+		} else if (json_out) {
+			json_dumpf(body, stdout, JSON_INDENT(2) | JSON_SORT_KEYS);
+			putchar('\n');
+		} else if (id[0]) {
 			printf("flushing: sync %s\n", id);
+		}
 		json_array_foreach(off, i, u)
 		{
 			fprintf(stderr, "ofsync: %s is offline: its changes wait for the server\n",
@@ -896,6 +900,8 @@ int main(int argc, char **argv)
 		if (!strcmp(cmd, "conflicts") &&
 		    json_array_size(json_object_get(body, "conflicts")) > 0)
 			status = OFSYNC_EXIT_CONFLICTS;
+		if (!strcmp(cmd, "evict") && json_array_size(json_object_get(body, "refused")) > 0)
+			status = OFSYNC_EXIT_ITEMS; /* some files were kept */
 	} else if (!strcmp(cmd, "status")) {
 		print_status(body);
 		print_cache(json_object_get(body, "cache"));

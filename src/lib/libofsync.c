@@ -248,9 +248,12 @@ struct follow {
 	int cancelled;	  /* a cancel was sent */
 };
 
-static void full_path(const struct follow *f, const char *path, char *out, size_t len)
+/* An item's UNC path: its event's share (a sync may span shares), else SyncBegin's. */
+static void full_path(const struct follow *f, json_t *d, char *out, size_t len)
 {
-	snprintf(out, len, "%s%s", f->share, path);
+	const char *share = json_string_value(json_object_get(d, "share"));
+
+	snprintf(out, len, "%s%s", share && *share ? share : f->share, jstr(d, "path"));
 }
 
 static void cancel_once(struct follow *f)
@@ -267,7 +270,7 @@ static void on_conflict(struct follow *f, json_t *d)
 	char path[8192], name[256] = "";
 	int ans = OFSYNC_RESOLVE_LOG;
 
-	full_path(f, jstr(d, "path"), path, sizeof(path));
+	full_path(f, d, path, sizeof(path));
 	q.path = path;
 	q.state = jstr(d, "state");
 	q.state_value = (int)jint(d, "state_value");
@@ -290,7 +293,7 @@ static int on_result(struct follow *f, json_t *d, int asked)
 	char path[8192];
 	int resp = OFSYNC_OP_CONTINUE;
 
-	full_path(f, jstr(d, "path"), path, sizeof(path));
+	full_path(f, d, path, sizeof(path));
 	r.path = path;
 	r.state = jstr(d, "state");
 	r.op = jstr(d, "op");
@@ -363,7 +366,7 @@ static int follow(struct follow *f, struct ofsync_summary *out)
 					 (uint64_t)jint(d, "estimate"));
 		} else if (!strcmp(ev.event, "SyncItemBegin")) {
 			char path[8192];
-			full_path(f, jstr(d, "path"), path, sizeof(path));
+			full_path(f, d, path, sizeof(path));
 			if (p && p->item_begin && p->item_begin(p->arg, path) == OFSYNC_OP_ABORT)
 				cancel_once(f);
 		} else if (!strcmp(ev.event, "SyncFileResult")) {

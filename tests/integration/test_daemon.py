@@ -84,7 +84,8 @@ options = timeout=7
     harness.write_file(b / "music" / "new2.txt", b"2\n")
     r, _ = m.cli("sync", "--in", check=False)
     assert r.returncode == 0, (r.stdout, r.stderr)
-    assert "new1.txt" in r.stdout and "new2.txt" in r.stdout, r.stdout
+    assert f"{smb_server.unc}/docs/new1.txt" in r.stdout, r.stdout
+    assert f"{smb_server.unc}/music/new2.txt" in r.stdout, r.stdout
     assert m.info(m1 / "new1.txt")["cached"] == "full"
     assert m.info(m2 / "new2.txt")["cached"] == "full"
     # Paths of either mount resolve to their own share.
