@@ -78,6 +78,8 @@ static const char *const migrations[] = {
 	/* 3 -> 4: settings of the cache (the limits of `ofsync limits`), and LRU order. */
 	"CREATE TABLE settings (key TEXT PRIMARY KEY, value INTEGER NOT NULL);"
 	"CREATE INDEX items_evictable ON items(atime) WHERE pins = 0 AND cached_bytes > 0;",
+	/* 4 -> 5: items by the server's file id (renames on the server). */
+	"CREATE INDEX items_fileid ON items(share, base_fileid) WHERE has_base = 1;",
 };
 #define SCHEMA_VERSION ((int)(sizeof(migrations) / sizeof(migrations[0])))
 
@@ -1220,6 +1222,27 @@ int index_setting_set(struct index *ix, const char *key, int64_t value)
 	rc = step(ix, st) == SQLITE_DONE ? 0 : db_err(ix, "setting set");
 	sqlite3_finalize(st);
 out:
+	pthread_mutex_unlock(&ix->lock);
+	return rc;
+}
+
+int index_by_fileid(struct index *ix, uint64_t share, uint64_t file_id, struct index_item *out)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&ix->lock);
+	if (sqlite3_prepare_v2(ix->db,
+			       "SELECT " ITEM_COLS " FROM items WHERE share = ?1 AND has_base = 1 "
+			       "AND base_fileid = ?2 LIMIT 1",
+			       -1, &st, NULL) != SQLITE_OK) {
+		pthread_mutex_unlock(&ix->lock);
+		return db_err(ix, "by file id");
+	}
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)share);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)file_id);
+	rc = fetch_one(ix, st, out);
+	sqlite3_finalize(st);
 	pthread_mutex_unlock(&ix->lock);
 	return rc;
 }

@@ -219,4 +219,7 @@ int index_evictable(struct index *ix, uint64_t *ids, size_t max, size_t *n);
 int index_setting_get(struct index *ix, const char *key, int64_t *value);
 int index_setting_set(struct index *ix, const char *key, int64_t value);
 
+/* The item of share whose base has this server file id.  0, -ENOENT or -EIO. */
+int index_by_fileid(struct index *ix, uint64_t share, uint64_t file_id, struct index_item *out);
+
 #endif

@@ -417,6 +417,19 @@ struct walk {
 	pthread_cond_t pf_cond;
 	size_t cur;
 	int pf_on, pf_stop;
+	/*
+	 * Items gone from the server, whose delete waits for the end of the
+	 * walk: one may turn up under another name (a rename on the server,
+	 * matched by file id), and then it moves instead.
+	 */
+	struct vanished *van;
+	size_t nvan, vancap;
+};
+
+struct vanished {
+	uint64_t dir;
+	char *dpath;
+	struct entry e; /* e.name owned */
 };
 
 static int enqueue(struct walk *w, uint64_t id)
@@ -1007,7 +1020,144 @@ static int apply(struct walk *w, uint64_t dir, const struct entry *e, const char
 	return smb_is_conn_error(rc) ? rc : 0;
 }
 
-/* Classifies and applies one entry of directory dir. */
+static int defer_delete(struct walk *w, uint64_t dir, const char *dpath, const struct entry *e)
+{
+	struct vanished *v;
+
+	if (w->nvan == w->vancap) {
+		size_t cap = w->vancap ? w->vancap * 2 : 16;
+		v = realloc(w->van, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		w->van = v;
+		w->vancap = cap;
+	}
+	v = &w->van[w->nvan];
+	v->dir = dir;
+	v->e = *e;
+	v->e.name = strdup(e->name);
+	v->dpath = strdup(dpath);
+	if (!v->e.name || !v->dpath) {
+		free(v->e.name);
+		free(v->dpath);
+		return -ENOMEM;
+	}
+	w->nvan++;
+	return 0;
+}
+
+/*
+ * A name new on the server whose file id is that of an item the cache has
+ * elsewhere, which the server no longer has there: renamed (or moved) on
+ * the server.  The item moves here with its cached data and its local
+ * changes, instead of a delete there and a download here.  Returns 1 when
+ * it was such a rename (reported), 0 when not, or a connection error.
+ */
+static int server_renamed(struct walk *w, uint64_t dir, const char *path, const struct entry *e)
+{
+	struct sync_item_report r = {.path = path, .op = POP_RENAME_LOCAL, .applied = 1};
+	char oldpath[4096];
+	struct index_item it;
+	struct smb_stat st;
+	int rc;
+
+	rc = index_by_fileid(cache_index(w->c), w->job->share, e->st.file_id, &it);
+	if (rc < 0)
+		return 0;
+	if ((it.type == ITEM_DIR) != (e->st.type == SMB_DIR) || it.id == w->job->share_root ||
+	    index_path(cache_index(w->c), it.id, oldpath, sizeof(oldpath)) < 0) {
+		index_item_release(&it);
+		return 0;
+	}
+	/* Still there under its old name (a hard link): not a rename. */
+	rc = smb_stat(w->s, oldpath, &st);
+	if (rc == 0 && st.file_id == e->st.file_id) {
+		index_item_release(&it);
+		return 0;
+	}
+	if (rc < 0 && rc != -ENOENT) {
+		index_item_release(&it);
+		return smb_is_conn_error(rc) ? rc : 0;
+	}
+	r.state = it.type == ITEM_DIR ? PSTATE_DirRenamedOnServer : PSTATE_FileRenamedOnServer;
+	if (w->job->item_begin)
+		w->job->item_begin(w->job->arg, path);
+	if (!w->job->dry_run) {
+		rc = index_move(cache_index(w->c), it.id, dir, e->name);
+		if (rc == 0) {
+			cache_notify_entry(w->c, it.parent, it.name);
+			cache_notify_entry(w->c, dir, e->name);
+			/* The server's copy under the new name is the base now (a pull
+			   when its content changed too; local changes are kept). */
+			rc = pull(w->c, w->s, it.id, &e->st, 0, &r.bytes);
+		}
+		if (rc == 0 && it.type == ITEM_FILE && (w->job->flags & OFSYNC_SYNCOUT)) {
+			/* Changed here too: the change goes out under the new name. */
+			struct node *n;
+			int dirty = 0;
+			rc = cache_node_get(w->c, it.id, &n);
+			if (rc == 0) {
+				pthread_mutex_lock(&n->lock);
+				dirty = item_is_dirty(&n->it);
+				pthread_mutex_unlock(&n->lock);
+				if (dirty)
+					rc = sync_push_file(w->c, w->s, n);
+				cache_node_put(w->c, n, 1);
+			}
+			if (rc == 0)
+				sync_clear_conflict(w->c, it.id);
+		}
+		r.result = rc;
+	}
+	w->res->items++;
+	w->res->bytes += r.bytes;
+	if (r.result == 0)
+		w->res->applied++;
+	else
+		w->res->failed++;
+	if (w->job->item)
+		w->job->item(w->job->arg, &r);
+	index_item_release(&it);
+	if (smb_is_conn_error(rc))
+		return rc;
+	if (e->st.type == SMB_DIR && !w->job->dry_run)
+		enqueue(w, it.id); /* its children are walked under the new name */
+	return 1;
+}
+
+static int do_entry(struct walk *w, uint64_t dir, const char *dpath, const struct entry *e,
+		    int list_remote);
+
+/*
+ * The deferred deletes, once the walk ended well (rc 0): each item that did
+ * not move meanwhile (a rename found at its new name) gets its delete now.
+ * Returns rc, or the first error of a delete that must stop the sync.
+ */
+static int finish_vanished(struct walk *w, int rc)
+{
+	for (size_t i = 0; i < w->nvan; i++) {
+		struct vanished *v = &w->van[i];
+		struct index_item it;
+		if (rc == 0 && index_get(cache_index(w->c), v->e.id, &it) == 0) {
+			int moved = it.parent != v->dir || strcmp(it.name, v->e.name);
+			index_item_release(&it);
+			if (!moved && !(w->job->cancel && *w->job->cancel))
+				rc = do_entry(w, v->dir, v->dpath, &v->e, 2);
+		}
+		free(v->e.name);
+		free(v->dpath);
+	}
+	free(w->van);
+	w->van = NULL;
+	w->nvan = w->vancap = 0;
+	return rc;
+}
+
+/*
+ * Classifies and applies one entry of directory dir.  list_remote: 0 when
+ * the server was not listed, 1 when it was, 2 for a deferred delete
+ * (finish_vanished).
+ */
 static int do_entry(struct walk *w, uint64_t dir, const char *dpath, const struct entry *e,
 		    int list_remote)
 {
@@ -1024,6 +1174,15 @@ static int do_entry(struct walk *w, uint64_t dir, const char *dpath, const struc
 	if (e->id) {
 		l = e->l;
 		b = e->b;
+	}
+	if (list_remote == 1 && (w->job->flags & OFSYNC_SYNCIN) && !e->has_remote && e->id &&
+	    b.valid && b.file_id && !w->job->dry_run && !e->suspended)
+		return defer_delete(w, dir, dpath, e); /* unless it turns up elsewhere */
+	if (list_remote == 1 && (w->job->flags & OFSYNC_SYNCIN) && !e->id && e->has_remote &&
+	    e->st.file_id) {
+		rc = server_renamed(w, dir, path, e);
+		if (rc != 0)
+			return rc < 0 ? rc : 0;
 	}
 	if (list_remote) {
 		to_remote(e, &rm);
@@ -1194,6 +1353,7 @@ int sync_run(struct cache *c, struct smb *s, const struct sync_job *job, struct 
 		}
 		prefetch_stop(&w);
 	}
+	rc = finish_vanished(&w, rc);
 	index_item_release(&root);
 out:
 	if (job->flags & OFSYNC_LOWPRIORITY)

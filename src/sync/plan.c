@@ -260,6 +260,7 @@ static const char *const op_names[POP_NUMOPS] = {
 	[POP_ADD_LOCAL] = "ADD_LOCAL",
 	[POP_FORGET] = "FORGET",
 	[POP_CONFLICT] = "CONFLICT",
+	[POP_RENAME_LOCAL] = "RENAME_LOCAL",
 };
 
 const struct plan_row *plan_rows(size_t *n)

@@ -125,6 +125,8 @@ enum plan_op {
 	POP_ADD_LOCAL,	       /* new remote item appears in the cache (ghost) */
 	POP_FORGET,	       /* both sides gone: drop the tombstone */
 	POP_CONFLICT,	       /* both changed: conflict rules / handler decide */
+	POP_RENAME_LOCAL,      /* renamed on the server (same file id): moved here too;
+				  the engine's, never the table's */
 	POP_NUMOPS,	       /* not an op: the count */
 };
 
