@@ -609,7 +609,7 @@ static int check_whole(struct parse_ctx *c)
 void config_init(struct ofsync_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
-	cfg->log_level = LOG_LVL_WARN;
+	cfg->log_level = LOG_LVL_INFO; /* one line per sync, per eviction, per state change */
 }
 
 int config_load(const char *path, struct ofsync_config *cfg, char *err, size_t errlen)

@@ -257,6 +257,25 @@ out:
 	return rc;
 }
 
+int cache_free_tree_data(struct cache *c, uint64_t id)
+{
+	char path[PATH_MAX];
+	uint64_t *ids;
+	size_t n;
+	int rc;
+
+	rc = index_subtree_ids(c->ix, id, &ids, &n);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++) {
+		store_path(c->dir, ids[i], path, sizeof(path));
+		if (truncate(path, 0) < 0 && errno != ENOENT)
+			rc = rc ? rc : -errno;
+	}
+	free(ids);
+	return rc;
+}
+
 int cache_evict(struct cache *c, uint64_t id, uint64_t *freed, const char **why)
 {
 	struct node *n;

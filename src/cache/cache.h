@@ -79,6 +79,13 @@ int cache_node_save_durable(struct cache *c, struct node *n);
 int cache_node_drop_clean(struct cache *c, struct node *n);
 
 /*
+ * For a delete that a full disk refuses: frees the data of id and of
+ * everything below it (files truncated, rows kept), so that the index can
+ * record the delete.  Only for items the caller is deleting.  0 or -errno.
+ */
+int cache_free_tree_data(struct cache *c, uint64_t id);
+
+/*
  * Evicts a file: drops its cached bytes (cache_node_drop_clean) and tells
  * the kernel.  Refused for a directory (-EISDIR), a pinned file (-EPERM), a
  * dirty one, one open through the mount or being fetched (-EBUSY), with

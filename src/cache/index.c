@@ -137,6 +137,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 
 struct index {
 	char *reserve;		    /* path of the reserve file; constant */
+	int growing;		    /* the write under way adds a row: no reserve for it */
 	sqlite3 *db;		    /* protected by lock */
 	sqlite3_stmt *st[ST_COUNT]; /* protected by lock */
 	pthread_mutex_t lock;	    /* serializes every call */
@@ -159,14 +160,21 @@ static int db_err(struct index *ix, const char *what)
 /*
  * The reserve: a file of RESERVE_BYTES beside the index, given up when the
  * disk is full so that the index can still record deletes (the way a user
- * frees space), and taken again later (index_reserve_refill).
+ * frees space), and taken again later (index_reserve_refill).  A new row
+ * (ix->growing) may not use it: a new name on a full disk fails with ENOSPC
+ * and leaves the reserve to the next delete.
  */
 static int release_reserve(struct index *ix)
 {
-	if (unlink(ix->reserve) < 0)
+	if (ix->growing || unlink(ix->reserve) < 0)
 		return 0;
 	log_warn("cache disk full: released the index's reserve of %d KiB", RESERVE_BYTES / 1024);
 	return 1;
+}
+
+int index_reserve_ok(struct index *ix)
+{
+	return access(ix->reserve, F_OK) == 0;
 }
 
 void index_reserve_refill(struct index *ix)
@@ -257,7 +265,8 @@ static int migrate(struct index *ix)
 		goto fail;
 	return exec_sql(ix, "COMMIT");
 fail:
-	exec_sql(ix, "ROLLBACK");
+	if (!sqlite3_get_autocommit(ix->db)) /* SQLite may have rolled back itself (a full disk) */
+		exec_sql(ix, "ROLLBACK");
 	return rc;
 }
 
@@ -465,7 +474,9 @@ int index_insert(struct index *ix, struct index_item *it)
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)it->share);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)it->parent);
 	sqlite3_bind_text(st, 3, it->name, -1, SQLITE_STATIC);
+	ix->growing = 1;
 	rc = step(ix, st);
+	ix->growing = 0;
 	if (rc == SQLITE_DONE) {
 		it->id = (uint64_t)sqlite3_last_insert_rowid(ix->db);
 		rc = 0;
@@ -617,7 +628,8 @@ int index_delete_tree(struct index *ix, uint64_t id, void (*gone)(void *arg, uin
 
 rollback:
 	sqlite3_finalize(st);
-	exec_sql(ix, "ROLLBACK");
+	if (!sqlite3_get_autocommit(ix->db)) /* SQLite may have rolled back itself (a full disk) */
+		exec_sql(ix, "ROLLBACK");
 out:
 	pthread_mutex_unlock(&ix->lock);
 	free(ids);

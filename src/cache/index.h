@@ -222,4 +222,7 @@ int index_setting_set(struct index *ix, const char *key, int64_t value);
 /* The item of share whose base has this server file id.  0, -ENOENT or -EIO. */
 int index_by_fileid(struct index *ix, uint64_t share, uint64_t file_id, struct index_item *out);
 
+/* Is the reserve in place (0: the disk was full and is not yet freed)? */
+int index_reserve_ok(struct index *ix);
+
 #endif

@@ -867,8 +867,12 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	pthread_mutex_lock(&n->lock);
 	n->opens--;
-	/* The last access goes to the index at close, for the eviction's LRU order. */
-	if (n->it.atime > n->atime_saved && cache_node_save(fs->c, n) == 0)
+	/*
+	 * The last access goes to the index at close, for the eviction's LRU
+	 * order; not while the disk is full (the room left is for deletes).
+	 */
+	if (n->it.atime > n->atime_saved && index_reserve_ok(cache_index(fs->c)) &&
+	    cache_node_save(fs->c, n) == 0)
 		n->atime_saved = n->it.atime;
 	pthread_mutex_unlock(&n->lock);
 	put(fs, n);
@@ -1246,8 +1250,12 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int
 		rc = want_dir && index_children(cache_index(fs->c), it.id, has_children_cb, NULL) ?
 			     -ENOTEMPTY :
 			     remove_local(fs, &it, path);
+		if (rc == -ENOSPC && cache_free_tree_data(fs->c, it.id) == 0)
+			rc = remove_local(fs, &it, path); /* a delete is how a full disk is freed */
 	}
 	if (rc == 0)
+		rc = cache_delete_tree(fs->c, it.id);
+	if (rc == -ENOSPC && cache_free_tree_data(fs->c, it.id) == 0)
 		rc = cache_delete_tree(fs->c, it.id);
 	index_item_release(&it);
 err:

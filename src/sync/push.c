@@ -144,8 +144,13 @@ int sync_push_file(struct cache *c, struct smb *s, struct node *n)
 
 	pthread_mutex_lock(&n->lock);
 	if (n->unlinked || n->it.type != ITEM_FILE || !item_is_dirty(&n->it)) {
+		/*
+		 * Clean here: if the index still says dirty (its save failed on a
+		 * full disk after the upload), it hears it again now.
+		 */
+		rc = n->unlinked ? 0 : cache_node_save(c, n);
 		pthread_mutex_unlock(&n->lock);
-		return 0;
+		return rc;
 	}
 	sn.gen = n->it.gen;
 	sn.size = n->it.size;

@@ -444,8 +444,24 @@ def test_full_cache_disk_gives_enospc(smb_server, ofsyncd, small_cache_dir, make
     assert m.popen.poll() is None, "the daemon died"
     assert m.status()["state"] == "offline"
     assert (m.mnt / "early.bin").read_bytes() == early
-    os.unlink(m.mnt / "flood.bin")
+    # Back online with the disk still full: a read of uncached data fails
+    # cleanly (ENOSPC, at once), and the log says so in a line or two, not
+    # one line per failed request.
+    harness.write_file(smb_server.backing / "uncached.bin", make_bytes(4 * MiB, 40))
     smb_server.start()
+    m.cli("online")
+    for _ in range(20):
+        try:
+            with open(m.mnt / "uncached.bin", "rb") as f:
+                f.read()
+            raise AssertionError("read uncached data into a full cache")
+        except OSError as e:
+            assert e.errno in (errno.ENOSPC, errno.EIO), e
+    full_lines = [x for x in m.log_text().splitlines()
+                  if "space" in x.lower() or "full" in x.lower()]
+    assert 1 <= len(full_lines) <= 5, full_lines
+    assert (m.mnt / "early.bin").read_bytes() == early  # dirty data untouched
+    os.unlink(m.mnt / "flood.bin")
     wait_clean(m, 15)
     assert (smb_server.backing / "early.bin").read_bytes() == early
 

@@ -493,3 +493,10 @@ def test_credentials_file_login(smb_server, ofsyncd, tmp_path):
     m = ofsyncd.mount(smb_server, extra_opts=[f"credentials={creds}"], guest=False)
     assert read_new_fd(m.mnt / "secret.txt") == b"for root only\n"
     assert m.status()["state"] == "online"
+    # The password reaches no log, no argv and no environment.
+    m.cli("sync", "--in")
+    assert smb_server.password not in m.log_text()
+    with open(f"/proc/{m.pid}/cmdline", "rb") as f:
+        assert smb_server.password.encode() not in f.read()
+    with open(f"/proc/{m.pid}/environ", "rb") as f:
+        assert smb_server.password.encode() not in f.read()

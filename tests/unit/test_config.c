@@ -147,7 +147,7 @@ START_TEST(test_empty)
 		ck_assert_ptr_null(cfg.cache_dir);
 		ck_assert_ptr_null(cfg.socket);
 		ck_assert_ptr_null(cfg.options);
-		ck_assert_int_eq(cfg.log_level, LOG_LVL_WARN);
+		ck_assert_int_eq(cfg.log_level, LOG_LVL_INFO);
 		ck_assert_uint_eq(cfg.timeout, 0);
 		ck_assert_uint_eq(cfg.probe_interval, 0);
 		ck_assert_uint_eq(cfg.cache_limit, 0);
@@ -156,7 +156,7 @@ START_TEST(test_empty)
 		config_free(&cfg);
 	}
 	config_init(&cfg);
-	ck_assert_int_eq(cfg.log_level, LOG_LVL_WARN);
+	ck_assert_int_eq(cfg.log_level, LOG_LVL_INFO);
 	ck_assert_ptr_null(cfg.path);
 }
 END_TEST
