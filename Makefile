@@ -32,7 +32,7 @@ LIBS    := $(shell pkg-config --libs $(PKGS))
 CHECK_CFLAGS := $(shell pkg-config --cflags check)
 CHECK_LIBS   := $(shell pkg-config --libs check)
 
-UTIL_OBJS  := src/util/log.o src/util/range.o src/util/unc.o src/util/util.o
+UTIL_OBJS  := src/util/log.o src/util/range.o src/util/unc.o src/util/util.o src/util/ticker.o
 CACHE_OBJS := src/cache/index.o src/cache/store.o src/cache/cache.o
 SMB_OBJS   := src/smb/smb.o
 SYNC_OBJS  := src/sync/push.o src/sync/remote.o src/sync/journal.o src/sync/plan.o src/sync/lnk.o src/sync/flags.o src/sync/fetch.o src/sync/engine.o

@@ -14,6 +14,7 @@
 #include "ofsync.h"
 #include "sync/engine.h"
 #include "sync/sync.h"
+#include "util/ticker.h"
 #include "util/unc.h"
 
 /* If path is prefix, or below it, returns the rest ("" or "/..."), else NULL. */
@@ -775,7 +776,7 @@ static int cmd_suspend(struct daemon *d, json_t *args, json_t **result, char *ms
 	if (rc < 0)
 		return rc;
 	if (!on)
-		prober_kick(m->prober); /* what waited may go out now */
+		ticker_kick(m->prober); /* what waited may go out now */
 	*result = json_pack("{s:s, s:b}", "path", path, "suspended", on);
 	return 0;
 }
@@ -828,7 +829,7 @@ static int cmd_offline(struct daemon *d, json_t *args, json_t **result, char *ms
 			continue;
 		smb_force(m->smb, off);
 		if (!off && smb_probe(m->smb) == 0)
-			prober_kick(m->prober);
+			ticker_kick(m->prober);
 		json_array_append_new(shares, state_json(m));
 	}
 	*result = json_deep_copy(json_array_get(shares, 0));

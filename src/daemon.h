@@ -17,7 +17,7 @@
 struct daemon;
 struct fs;
 struct ipc_server;
-struct prober;
+struct ticker;
 struct syncer;
 
 struct mount {
@@ -28,7 +28,7 @@ struct mount {
 	uint64_t share;		    /* shares.id in the index */
 	uint64_t root;		    /* row id of the share root */
 	struct ipc_server *srv;	    /* the daemon's, for events; set before threads start */
-	struct prober *prober;	    /* the probe and background-sync thread */
+	struct ticker *prober;	    /* the probe and background-sync thread */
 	struct fs *fs;		    /* the FUSE mount */
 };
 
@@ -60,11 +60,10 @@ void daemon_limits(struct daemon *d, uint64_t *total, uint64_t *unpinned);
  * The prober: while the share is offline (and not forced), tries the server
  * every probe_interval seconds; whenever the share is online and has dirty
  * items, runs a background sync-out between BackgroundSyncBegin and
- * BackgroundSyncEnd events.  prober_kick wakes it at once.
+ * BackgroundSyncEnd events.  It is a ticker (util/ticker.h): ticker_kick
+ * wakes it at once, ticker_stop ends it.
  */
-int prober_start(struct mount *m, struct prober **out);
-void prober_kick(struct prober *p);
-void prober_stop(struct prober *p);
+int prober_start(struct mount *m, struct ticker **out);
 
 /* Sync ids are UUIDs: 8-4-4-4-12 hex digits. */
 #define SYNC_ID_LEN 36

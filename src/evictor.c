@@ -9,27 +9,20 @@
  * thread looks every EVICT_INTERVAL seconds and when kicked.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <string.h>
-#include <time.h>
 
 #include "daemon.h"
 #include "util/log.h"
+#include "util/ticker.h"
 #include "util/util.h"
 
 #define EVICT_INTERVAL 5
 #define EVICT_BATCH 64
 
 struct evictor {
-	struct daemon *d; /* constant */
-	pthread_t thread;
-	pthread_mutex_t lock; /* protects stopping, kicked */
-	pthread_cond_t cond;
-	int stopping;
-	int kicked;
-	int stuck_logged; /* "nothing left to evict" said once until it changes */
+	struct daemon *d;      /* constant */
+	struct ticker *ticker; /* runs evict_pass */
+	int stuck_logged;      /* "nothing left to evict" said once until it changes */
 };
 
 void daemon_limits(struct daemon *d, uint64_t *total, uint64_t *unpinned)
@@ -53,8 +46,9 @@ static uint64_t excess(uint64_t used, uint64_t limit)
 }
 
 /* One pass: evicts until under both limits, or until nothing is evictable. */
-static void evict_pass(struct evictor *ev)
+static void evict_pass(void *arg)
 {
+	struct evictor *ev = arg;
 	struct daemon *d = ev->d;
 	uint64_t total, unpinned, used, auto_used, need, got = 0, ids[EVICT_BATCH];
 	unsigned files = 0;
@@ -97,46 +91,16 @@ static void evict_pass(struct evictor *ev)
 	}
 }
 
-static void *evictor_main(void *arg)
-{
-	struct evictor *ev = arg;
-	struct timespec until;
-
-	pthread_mutex_lock(&ev->lock);
-	while (!ev->stopping) {
-		pthread_mutex_unlock(&ev->lock);
-		evict_pass(ev);
-		pthread_mutex_lock(&ev->lock);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += EVICT_INTERVAL;
-		while (!ev->stopping && !ev->kicked)
-			if (pthread_cond_timedwait(&ev->cond, &ev->lock, &until) == ETIMEDOUT)
-				break;
-		ev->kicked = 0;
-	}
-	pthread_mutex_unlock(&ev->lock);
-	return NULL;
-}
-
 int evictor_start(struct daemon *d, struct evictor **out)
 {
-	struct evictor *ev;
-	sigset_t all, old;
+	struct evictor *ev = calloc(1, sizeof(*ev));
 	int rc;
 
-	ev = calloc(1, sizeof(*ev));
 	if (!ev)
 		return -ENOMEM;
 	ev->d = d;
-	pthread_mutex_init(&ev->lock, NULL);
-	pthread_cond_init(&ev->cond, NULL);
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = -pthread_create(&ev->thread, NULL, evictor_main, ev);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	rc = ticker_start(evict_pass, ev, EVICT_INTERVAL, &ev->ticker);
 	if (rc < 0) {
-		pthread_cond_destroy(&ev->cond);
-		pthread_mutex_destroy(&ev->lock);
 		free(ev);
 		return rc;
 	}
@@ -146,24 +110,14 @@ int evictor_start(struct daemon *d, struct evictor **out)
 
 void evictor_kick(struct evictor *ev)
 {
-	if (!ev)
-		return;
-	pthread_mutex_lock(&ev->lock);
-	ev->kicked = 1;
-	pthread_cond_signal(&ev->cond);
-	pthread_mutex_unlock(&ev->lock);
+	if (ev)
+		ticker_kick(ev->ticker);
 }
 
 void evictor_stop(struct evictor *ev)
 {
 	if (!ev)
 		return;
-	pthread_mutex_lock(&ev->lock);
-	ev->stopping = 1;
-	pthread_cond_signal(&ev->cond);
-	pthread_mutex_unlock(&ev->lock);
-	pthread_join(ev->thread, NULL);
-	pthread_cond_destroy(&ev->cond);
-	pthread_mutex_destroy(&ev->lock);
+	ticker_stop(ev->ticker);
 	free(ev);
 }

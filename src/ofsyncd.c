@@ -25,6 +25,7 @@
 #include "options.h"
 #include "sync/sync.h"
 #include "util/log.h"
+#include "util/ticker.h"
 #include "util/util.h"
 
 /* One mount's FUSE loop thread. */
@@ -268,7 +269,7 @@ static int run(struct daemon *d)
 	d->evictor = NULL;
 	syncer_stop(d->syncer);
 	for (size_t i = 0; i < d->nmounts; i++) {
-		prober_stop(d->mounts[i].prober);
+		ticker_stop(d->mounts[i].prober);
 		d->mounts[i].prober = NULL;
 	}
 	cache_set_conflict_hook(d->cache, NULL, NULL);

@@ -3,27 +3,16 @@
  * changed while it was away; see daemon.h.
  */
 #include <errno.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "daemon.h"
 #include "ipc/server.h"
 #include "sync/engine.h"
 #include "sync/sync.h"
 #include "util/log.h"
+#include "util/ticker.h"
 #include "util/util.h"
-
-struct prober {
-	struct mount *m; /* constant */
-	pthread_t thread;
-	pthread_mutex_t lock; /* protects stopping, kicked */
-	pthread_cond_t cond;  /* signalled by kick and stop */
-	int stopping;
-	int kicked;
-};
 
 /*
  * Is there work for a background sync-out?  Journal entries, or dirty files
@@ -63,82 +52,22 @@ static void background_sync(struct mount *m)
 		 st.failed, (double)(mono_ns() - t0) / 1e9);
 }
 
-static void *prober_main(void *arg)
+/* One turn: probe while offline, then push what waits while online. */
+static void prober_turn(void *arg)
 {
-	struct prober *p = arg;
-	struct mount *m = p->m;
+	struct mount *m = arg;
 	struct smb_state st;
-	struct timespec until;
 
-	pthread_mutex_lock(&p->lock);
-	while (!p->stopping) {
-		pthread_mutex_unlock(&p->lock);
-		index_reserve_refill(cache_index(m->cache));
-		smb_get_state(m->smb, &st);
-		if (!st.online && !st.forced)
-			smb_probe(m->smb);
-		smb_get_state(m->smb, &st);
-		if (st.online && has_work(m))
-			background_sync(m);
-
-		pthread_mutex_lock(&p->lock);
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += m->opts->probe_interval;
-		while (!p->stopping && !p->kicked)
-			if (pthread_cond_timedwait(&p->cond, &p->lock, &until) == ETIMEDOUT)
-				break;
-		p->kicked = 0;
-	}
-	pthread_mutex_unlock(&p->lock);
-	return NULL;
+	index_reserve_refill(cache_index(m->cache));
+	smb_get_state(m->smb, &st);
+	if (!st.online && !st.forced)
+		smb_probe(m->smb);
+	smb_get_state(m->smb, &st);
+	if (st.online && has_work(m))
+		background_sync(m);
 }
 
-int prober_start(struct mount *m, struct prober **out)
+int prober_start(struct mount *m, struct ticker **out)
 {
-	struct prober *p;
-	sigset_t all, old;
-	int rc;
-
-	p = calloc(1, sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	p->m = m;
-	pthread_mutex_init(&p->lock, NULL);
-	pthread_cond_init(&p->cond, NULL);
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = -pthread_create(&p->thread, NULL, prober_main, p);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (rc < 0) {
-		pthread_cond_destroy(&p->cond);
-		pthread_mutex_destroy(&p->lock);
-		free(p);
-		return rc;
-	}
-	*out = p;
-	return 0;
-}
-
-void prober_kick(struct prober *p)
-{
-	if (!p)
-		return;
-	pthread_mutex_lock(&p->lock);
-	p->kicked = 1;
-	pthread_cond_signal(&p->cond);
-	pthread_mutex_unlock(&p->lock);
-}
-
-void prober_stop(struct prober *p)
-{
-	if (!p)
-		return;
-	pthread_mutex_lock(&p->lock);
-	p->stopping = 1;
-	pthread_cond_signal(&p->cond);
-	pthread_mutex_unlock(&p->lock);
-	pthread_join(p->thread, NULL);
-	pthread_cond_destroy(&p->cond);
-	pthread_mutex_destroy(&p->lock);
-	free(p);
+	return ticker_start(prober_turn, m, m->opts->probe_interval, out);
 }
