@@ -496,6 +496,56 @@ out:
 	return rc;
 }
 
+/* libsmbclient calls the splice's progress callback unconditionally: go on. */
+static int splice_go_on(off_t n, void *priv)
+{
+	(void)n;
+	(void)priv;
+	return 1;
+}
+
+int smb_copy(struct smb *s, struct smb_file *src, struct smb_file *dst, int64_t len)
+{
+	SMBCCTX *ctx;
+	off_t n;
+	int rc;
+
+	if (offline_now(s))
+		return -SMB_OFFLINE_ERRNO;
+	pthread_mutex_lock(&smb_lock);
+	ctx = s->ctx;
+	rc = enter_file(s, src);
+	if (rc == 0)
+		rc = enter_file(s, dst);
+	if (rc == 0 && (smbc_getFunctionLseek(ctx)(ctx, src->fh, 0, SEEK_SET) < 0 ||
+			smbc_getFunctionLseek(ctx)(ctx, dst->fh, 0, SEEK_SET) < 0))
+		rc = fail();
+	if (rc == 0) {
+		errno = 0;
+		n = smbc_getFunctionSplice(ctx)(ctx, src->fh, dst->fh, (off_t)len, splice_go_on,
+						NULL);
+		rc = n < 0 ? fail() : n != (off_t)len ? -EIO : 0;
+	}
+	rc = leave(s, rc);
+	pthread_mutex_unlock(&smb_lock);
+	return rc;
+}
+
+int smb_ftruncate(struct smb *s, struct smb_file *f, int64_t size)
+{
+	int rc;
+
+	if (offline_now(s))
+		return -SMB_OFFLINE_ERRNO;
+	pthread_mutex_lock(&smb_lock);
+	rc = enter_file(s, f);
+	if (rc == 0)
+		rc = smbc_getFunctionFtruncate(s->ctx)(s->ctx, f->fh, (off_t)size) < 0 ? fail() : 0;
+	rc = leave(s, rc);
+	pthread_mutex_unlock(&smb_lock);
+	return rc;
+}
+
 int smb_fstat(struct smb *s, struct smb_file *f, struct smb_stat *out)
 {
 	struct stat st;

@@ -91,6 +91,12 @@ ssize_t smb_pread(struct smb *s, struct smb_file *f, void *buf, size_t len, int6
 /* Writes all of buf at off.  0 or -errno. */
 int smb_pwrite(struct smb *s, struct smb_file *f, const void *buf, size_t len, int64_t off);
 int smb_fstat(struct smb *s, struct smb_file *f, struct smb_stat *st);
+/*
+ * Copies the first len bytes of src into dst, on the server where it can
+ * (SMB2 server-side copy: the bytes do not cross the wire).  0 or -errno.
+ */
+int smb_copy(struct smb *s, struct smb_file *src, struct smb_file *dst, int64_t len);
+int smb_ftruncate(struct smb *s, struct smb_file *f, int64_t size);
 /* Closes and frees f (also on error).  0 or -errno. */
 int smb_close(struct smb *s, struct smb_file *f);
 

@@ -45,7 +45,11 @@ struct snapshot {
 	uint32_t mode;
 	uint64_t share;
 	int fd;
+	struct rangeset dirty; /* the bytes changed here since the base */
 };
+
+/* Below this size a file is sent whole: a server-side copy costs more. */
+#define DIFF_MIN (1 << 20)
 
 /* Copies the content into the open temporary file. */
 static int copy_content(struct cache *c, struct smb *s, struct node *n, const struct snapshot *sn,
@@ -104,6 +108,72 @@ static int copy_content(struct cache *c, struct smb *s, struct node *n, const st
 	return rc;
 }
 
+/* Writes [start, end) of the cache file into out (bytes not cached: zeros). */
+static int send_range(const struct snapshot *sn, struct smb *s, struct smb_file *out, char *buf,
+		      uint64_t start, uint64_t end)
+{
+	while (start < end) {
+		size_t len = end - start < CACHE_CHUNK ? (size_t)(end - start) : CACHE_CHUNK;
+		ssize_t got = pread_full(sn->fd, buf, len, (off_t)start);
+		int rc;
+		if (got < 0)
+			return (int)got;
+		memset(buf + got, 0, len - (size_t)got);
+		rc = smb_pwrite(s, out, buf, len, (int64_t)start);
+		if (rc < 0)
+			return rc;
+		start += len;
+	}
+	return 0;
+}
+
+/*
+ * Bitmap differential transfer: the server copies its own copy (the base,
+ * checked unchanged just before) into the temporary file, and only the
+ * byte ranges changed here, and what lies past the base's end, cross the
+ * wire.  Returns 0; -EOPNOTSUPP when it does not pay (a small file, most of
+ * it changed); a connection error; or another error after which the caller
+ * sends the whole file instead (a server without server-side copy).
+ */
+static int copy_differential(struct smb *s, const struct snapshot *sn, const char *path,
+			     struct smb_file *out)
+{
+	uint64_t keep = (uint64_t)(sn->base.size < sn->size ? sn->base.size : sn->size);
+	struct smb_file *orig;
+	char *buf;
+	int rc;
+
+	if (!sn->base.valid || sn->size < DIFF_MIN || rangeset_total(&sn->dirty) > keep / 2)
+		return -EOPNOTSUPP;
+	rc = smb_open(s, path, O_RDONLY, 0, &orig);
+	if (rc < 0)
+		return rc;
+	rc = smb_copy(s, orig, out, (int64_t)keep);
+	smb_close(s, orig);
+	if (rc < 0) {
+		if (!smb_is_conn_error(rc))
+			log_debug("upload of %s: no server-side copy (%s): sending it whole", path,
+				  strerror(-rc));
+		return rc;
+	}
+	buf = malloc(CACHE_CHUNK);
+	if (!buf)
+		return -ENOMEM;
+	for (size_t i = 0; rc == 0 && i < sn->dirty.n; i++) {
+		uint64_t a = sn->dirty.v[i].start, b = sn->dirty.v[i].end;
+		if (b > keep)
+			b = keep;
+		if (a < b)
+			rc = send_range(sn, s, out, buf, a, b);
+	}
+	if (rc == 0 && (uint64_t)sn->size > keep)
+		rc = send_range(sn, s, out, buf, keep, (uint64_t)sn->size);
+	free(buf);
+	if (rc == 0)
+		rc = smb_ftruncate(s, out, sn->size);
+	return rc;
+}
+
 /*
  * Compares the target with the snapshot's base.  Returns 0 when it may be
  * replaced, -ESTALE for a conflict (recorded here), or the server's error.
@@ -134,11 +204,10 @@ static int check_target(struct cache *c, struct smb *s, struct node *n, const st
 	return rc == -ENOENT ? 0 : rc;
 }
 
+static int upload(struct cache *c, struct smb *s, struct node *n, const struct snapshot *sn);
+
 int sync_push_file(struct cache *c, struct smb *s, struct node *n)
 {
-	char path[4096], tmp[4200];
-	struct smb_stat now;
-	struct smb_file *out;
 	struct snapshot sn;
 	int rc;
 
@@ -159,9 +228,23 @@ int sync_push_file(struct cache *c, struct smb *s, struct node *n)
 	sn.mode = n->it.mode;
 	sn.share = n->it.share;
 	sn.fd = cache_node_fd(c, n);
+	sn.dirty = (struct rangeset)RANGESET_INIT;
+	rc = sn.fd < 0 ? sn.fd : rangeset_copy(&sn.dirty, &n->it.dirty);
 	pthread_mutex_unlock(&n->lock);
-	if (sn.fd < 0)
-		return sn.fd;
+	if (rc == 0)
+		rc = upload(c, s, n, &sn);
+	rangeset_release(&sn.dirty);
+	return rc;
+}
+
+/* Uploads what the snapshot took (sync_push_file). */
+static int upload(struct cache *c, struct smb *s, struct node *n, const struct snapshot *snp)
+{
+	const struct snapshot sn = *snp;
+	char path[4096], tmp[4200];
+	struct smb_stat now;
+	struct smb_file *out;
+	int rc;
 
 	rc = index_path(cache_index(c), n->id, path, sizeof(path));
 	if (rc == 0)
@@ -177,7 +260,9 @@ int sync_push_file(struct cache *c, struct smb *s, struct node *n)
 		log_warn("upload of %s: cannot create %s: %s", path, tmp, strerror(-rc));
 		return rc;
 	}
-	rc = copy_content(c, s, n, &sn, path, out);
+	rc = copy_differential(s, &sn, path, out);
+	if (rc < 0 && !smb_is_conn_error(rc))
+		rc = copy_content(c, s, n, &sn, path, out); /* the whole file, over anything */
 	if (rc == 0)
 		rc = smb_close(s, out);
 	else
