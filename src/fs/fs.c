@@ -1018,18 +1018,23 @@ static int name_ok(const char *name)
 }
 
 /*
- * Records an item the server just created at dir/name: stat it and insert
- * it (replacing a stale index entry of that name).  *id gets its id.
+ * Records an item the server just created at dir/name: its stat (st, or
+ * asked for when NULL) goes into the index, replacing a stale entry of that
+ * name.  *id gets its id.
  */
 static int record_created(struct fs *fs, struct node *dir, const char *name, const char *path,
-			  uint64_t *id)
+			  const struct smb_stat *known, uint64_t *id)
 {
 	struct smb_stat st;
 	int rc;
 
-	rc = smb_stat(fs->s, path, &st);
-	if (rc < 0)
-		return rc;
+	if (known) {
+		st = *known;
+	} else {
+		rc = smb_stat(fs->s, path, &st);
+		if (rc < 0)
+			return rc;
+	}
 	rc = sync_insert_remote(fs->c, dir->it.share, dir->id, name, &st, id);
 	if (rc == -EEXIST) {
 		rc = sync_refresh_name(fs->c, fs->s, dir, name, id);
@@ -1101,9 +1106,10 @@ static int make_child(struct fs *fs, fuse_ino_t parent, const char *name, int di
 {
 	char path[PATH_MAX];
 	struct index_item old;
+	struct smb_stat st;
 	struct smb_file *f;
 	struct node *pn;
-	int rc;
+	int rc, have_st = 0;
 
 	rc = name_ok(name);
 	if (rc < 0)
@@ -1121,11 +1127,14 @@ static int make_child(struct fs *fs, fuse_ino_t parent, const char *name, int di
 	} else {
 		rc = smb_open(fs->s, path, O_WRONLY | O_CREAT | (excl ? O_EXCL : 0), mode & 07777,
 			      &f);
-		if (rc == 0)
+		if (rc == 0) {
+			/* Its stat from the open handle: no second open by name. */
+			have_st = smb_fstat(fs->s, f, &st) == 0;
 			rc = smb_close(fs->s, f);
+		}
 	}
 	if (rc == 0) {
-		rc = record_created(fs, pn, name, path, id);
+		rc = record_created(fs, pn, name, path, have_st ? &st : NULL, id);
 	} else if (smb_is_conn_error(rc)) {
 		if (index_lookup(cache_index(fs->c), pn->id, name, &old) == 0) {
 			index_item_release(&old);

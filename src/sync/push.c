@@ -251,8 +251,11 @@ static int upload(struct cache *c, struct smb *s, struct node *n, const struct s
 		rc = temp_name(path, tmp, sizeof(tmp));
 	if (rc < 0)
 		return rc;
-	/* A conflict known before uploading costs one stat, not the whole file. */
-	rc = check_target(c, s, n, &sn, path);
+	/*
+	 * A conflict known before uploading costs one stat, not the whole file;
+	 * a small file goes up first and meets the check before the rename.
+	 */
+	rc = sn.size > DIFF_MIN ? check_target(c, s, n, &sn, path) : 0;
 	if (rc < 0)
 		return rc;
 	rc = smb_open(s, tmp, O_WRONLY | O_CREAT | O_EXCL, 0644, &out);
@@ -280,7 +283,11 @@ static int upload(struct cache *c, struct smb *s, struct node *n, const struct s
 	rc = smb_utimes(s, path, sn.mtime, sn.mtime);
 	if (rc < 0)
 		log_debug("upload of %s: cannot set times: %s", path, strerror(-rc));
-	rc = smb_chmod(s, path, sn.mode & 07777); /* the server keeps what it can */
+	/*
+	 * SMB keeps only the read-only attribute of a mode, and the file we
+	 * created is writable: a call only for a mode without write bits.
+	 */
+	rc = (sn.mode & 0222) ? 0 : smb_chmod(s, path, sn.mode & 07777);
 	if (rc < 0)
 		log_debug("upload of %s: cannot set mode: %s", path, strerror(-rc));
 	rc = smb_stat(s, path, &now);
