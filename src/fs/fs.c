@@ -396,7 +396,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fs *fs = fuse_req_userdata(req);
 	struct dirbuf *d;
 	struct node *n;
-	int rc;
+	int rc, refreshed = 0;
 
 	rc = ino_node(fs, ino, &n);
 	if (rc < 0)
@@ -407,6 +407,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	if (!dir_is_fresh(fs, n) && !(n->it.flags & ITEM_F_CREATED) &&
 	    !sync_is_suspended(fs->c, n->id)) {
+		refreshed = 1;
 		rc = sync_refresh_dir(fs->c, fs->s, n);
 		if (rc < 0 && !smb_is_conn_error(rc))
 			goto err_put; /* offline: list what the index has */
@@ -427,7 +428,14 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	put(fs, n);
 	fi->fh = (uintptr_t)d;
-	fi->cache_readdir = 0;
+	/*
+	 * The kernel may keep the listing: every change we learn of reaches it
+	 * as an entry invalidation (which drops its cached listing too), and
+	 * the mount's own creates and deletes it sees itself.  A listing just
+	 * taken again from the server starts afresh.
+	 */
+	fi->cache_readdir = 1;
+	fi->keep_cache = !refreshed;
 	if (fuse_reply_open(req, fi) != 0)
 		dirbuf_free(d);
 	return;
