@@ -131,15 +131,17 @@ check-integration: $(BINS) $(BUILD)/tests/progress_client
 check:
 	./scripts/deps.sh
 	$(MAKE) check-unit check-integration
+	BENCH_INSTALL=0 $(MAKE) bench-quick
 
+# bench/run.py: ofsyncd against the limits (smbclient, local disk) and the
+# peers (rclone mount, smbnetfs); knobs at the top of bench/run.py.  The
+# quick run is what make check runs once as a smoke test (no speed asserted).
 bench: $(BINS)
-	OFSYNC_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/bench_read.py
-	OFSYNC_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/bench_sync.py
+	OFSYNC_BUILD=$(abspath $(BUILD)) $(PYTHON) bench/run.py
 
 bench-quick: $(BINS)
-	OFSYNC_BUILD=$(abspath $(BUILD)) BENCH_SIZE_MIB=64 $(PYTHON) bench/bench_read.py
-	OFSYNC_BUILD=$(abspath $(BUILD)) BENCH_SYNC_FILES=10000 BENCH_SYNC_DIRS=100 \
-	    $(PYTHON) bench/bench_sync.py
+	OFSYNC_BUILD=$(abspath $(BUILD)) BENCH_QUICK=1 \
+	    BENCH_OUT=$${BENCH_OUT:-bench/results-quick.json} $(PYTHON) bench/run.py
 
 demo:
 	./scripts/deps.sh
