@@ -62,7 +62,8 @@ shown in brackets):
                       "none"
   BENCH_INSTALL       1: apt-get install missing peers (as root); 0: do not
   BENCH_ONLY          phases to run, comma-separated, of read,syncout,write,
-                      meta,rss (all by default; growth runs with meta)
+                      meta,rss (all by default; growth runs with meta); "none"
+                      with BENCH_MERGE=1 prints the table of BENCH_OUT again
   BENCH_KEEP=DIR      build the data sets in DIR and reuse them in later runs
                       (same sizes); by default a temporary directory, removed
   BENCH_OUT           the raw results: bench/results.json
@@ -1134,7 +1135,8 @@ def table():
     size = f"{SIZE >> 20} MiB" if SIZE != 1 << 30 else "1 GiB"
     fields = {"size": size, "files": f"{FILES:,}", "dirs": f"{DIRS:,}",
               "small": f"{FILES // 10:,}", "wfiles": f"{WRITE_FILES:,}", "wkib": WRITE_KIB}
-    peer_cols = [p for p in ("rclone", "smbnetfs") if p in PEERS]
+    peer_cols = [p for p in ("rclone", "smbnetfs")
+                 if p in PEERS or any(p in tools for tools in R.fig.values())]
     head = ["figure", "ofsyncd", "limit", "limit value", "ofsyncd / limit", "target", "result"]
     for p in peer_cols:
         head += [p, f"ofsyncd / {p}"]
@@ -1216,10 +1218,11 @@ def merge(old):
         R.info.setdefault(k, v)
     now = PHASES + (["growth"] if "meta" in PHASES else [])
     for n in old.get("notes", []):
-        if n.startswith(("load average", "(earlier run)")) or any(
+        n = n.removeprefix("(earlier run) ")
+        if n.startswith(("load average", "fewer runs than")) or "(BENCH_MERGE)" in n or any(
                 n.startswith(f"phase {p} ") for p in now):
             continue
-        if n not in R.notes:
+        if n not in R.notes and "(earlier run) " + n not in R.notes:
             R.notes.append("(earlier run) " + n)
     R.info["merged_from_earlier_run"] = kept
     if kept:
