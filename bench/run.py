@@ -790,7 +790,8 @@ def phase_write(ws):
         for i in range(WRITE_FILES):
             o = (i % 16) * WRITE_KIB * 1024
             (src / f"w{i:05d}.bin").write_bytes(data[o:o + WRITE_KIB * 1024])
-    names = sorted(os.listdir(src))
+    for d in os.listdir(srv.backing):  # left by a run that broke off
+        shutil.rmtree(srv.backing / d, ignore_errors=True)
     ofs = Ofsync(ws.tmp / "write-ofsync", srv)
     ws.cleanups.append(ofs.cleanup)
     peers = peers_for(ws.tmp / "write-peers", srv)
