@@ -214,6 +214,15 @@ int cache_node_fd(struct cache *c, struct node *n)
 	return n->fd;
 }
 
+void cache_node_fd_idle(struct cache *c, struct node *n)
+{
+	(void)c;
+	if (n->fd >= 0 && n->opens == 0 && n->fd_users == 0) {
+		close(n->fd);
+		n->fd = -1;
+	}
+}
+
 int cache_node_save(struct cache *c, struct node *n)
 {
 	if (n->unlinked)
@@ -306,6 +315,7 @@ int cache_evict(struct cache *c, uint64_t id, uint64_t *freed, const char **why)
 		rc = -EBUSY;
 	} else {
 		rc = cache_node_drop_clean(c, n);
+		cache_node_fd_idle(c, n);
 		if (rc == 0) {
 			*freed = before - rangeset_total(&n->it.present);
 			n->content_ver++; /* the kernel's pages go with the next open */

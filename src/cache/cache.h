@@ -32,6 +32,7 @@ struct node {
 	uint64_t kernel_ver;	  /* content_ver when the kernel last cached pages */
 	int64_t checked;	  /* monotonic ns of the last check against the server */
 	unsigned opens;		  /* open file handles through the mount */
+	unsigned fd_users;	  /* users of fd outside the lock (an upload) */
 	int unlinked;		  /* the row is gone; the node lives on for open handles */
 	struct rangeset inflight; /* bytes a thread is fetching from the server now */
 	pthread_cond_t fetched;	  /* broadcast when inflight shrinks */
@@ -68,6 +69,12 @@ void cache_node_put(struct cache *c, struct node *n, uint64_t count);
  * first use.  Returns the fd or a negative errno.
  */
 int cache_node_fd(struct cache *c, struct node *n);
+/*
+ * With n->lock held: closes the data file when nothing uses it (no open
+ * handle, no upload): a sync of 100,000 files must not keep 100,000 open.
+ * The next cache_node_fd opens it again.
+ */
+void cache_node_fd_idle(struct cache *c, struct node *n);
 /* With n->lock held: writes n->it to the index.  0 or a negative errno. */
 int cache_node_save(struct cache *c, struct node *n);
 /* Same, durable on return (for fsync). */

@@ -875,6 +875,7 @@ static void op_release(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 
 	pthread_mutex_lock(&n->lock);
 	n->opens--;
+	cache_node_fd_idle(fs->c, n);
 	/*
 	 * The last access goes to the index at close, for the eviction's LRU
 	 * order; not while the disk is full (the room left is for deletes).

@@ -625,6 +625,7 @@ static int pin_link_target(struct walk *w, uint64_t lnk, uint32_t kind, int64_t 
 	len = buf && t && fd >= 0 && n->it.size <= (1 << 20) ?
 		      pread_full(fd, buf, (size_t)n->it.size, 0) :
 		      -1;
+	cache_node_fd_idle(w->c, n);
 	pthread_mutex_unlock(&n->lock);
 	cache_node_put(w->c, n, 1);
 	rc = 0;

@@ -135,6 +135,7 @@ int sync_fetch(struct cache *c, struct smb *s, struct node *n, uint64_t off, uin
 			} else {
 				rc = store_fetched(c, n, buf, p, len);
 			}
+			cache_node_fd_idle(c, n); /* a fill of a file nobody has open */
 			pthread_mutex_unlock(&n->lock);
 			p += len;
 		}

@@ -230,10 +230,18 @@ int sync_push_file(struct cache *c, struct smb *s, struct node *n)
 	sn.fd = cache_node_fd(c, n);
 	sn.dirty = (struct rangeset)RANGESET_INIT;
 	rc = sn.fd < 0 ? sn.fd : rangeset_copy(&sn.dirty, &n->it.dirty);
+	if (sn.fd >= 0)
+		n->fd_users++; /* sn.fd is read without the lock */
 	pthread_mutex_unlock(&n->lock);
 	if (rc == 0)
 		rc = upload(c, s, n, &sn);
 	rangeset_release(&sn.dirty);
+	if (sn.fd >= 0) {
+		pthread_mutex_lock(&n->lock);
+		n->fd_users--;
+		cache_node_fd_idle(c, n);
+		pthread_mutex_unlock(&n->lock);
+	}
 	return rc;
 }
 

@@ -263,3 +263,20 @@ def test_restart_over_a_stale_mount(smb_server, ofsyncd):
     m2 = ofsyncd.mount(smb_server, mnt=m.mnt, cache_dir=m.cache_dir, socket_path=m.socket)
     assert (m2.mnt / "a.txt").read_bytes() == b"still here\n"
     assert "stale mount" in m2.log_text()
+
+
+def test_no_open_file_kept_per_cached_file(smb_server, ofsyncd):
+    """Filling and writing many files leaves no cache file open behind them:
+    a sync of a share with more files than the open-file limit must work."""
+    b = smb_server.backing
+    for i in range(300):
+        harness.write_file(b / "many" / f"f{i:03}.txt", b"x" * 100)
+    m = ofsyncd.mount(smb_server)
+    os.listdir(m.mnt / "many")
+    r, _ = m.cli("sync", "--in", check=False)
+    assert r.returncode == 0, r.stderr
+    for i in range(50):
+        (m.mnt / "many" / f"w{i:02}.txt").write_bytes(b"y" * 100)
+    assert (m.mnt / "many" / "f000.txt").read_bytes() == b"x" * 100
+    open_fds = len(os.listdir(f"/proc/{m.pid}/fd"))
+    assert open_fds < 60, f"{open_fds} files open in the daemon"
