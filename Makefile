@@ -39,7 +39,7 @@ SYNC_OBJS  := src/sync/push.o src/sync/remote.o src/sync/journal.o src/sync/plan
 FS_OBJS    := src/fs/fs.o src/fs/notify.o
 IPC_OBJS   := src/ipc/proto.o src/ipc/client.o
 IPCD_OBJS  := src/ipc/server.o
-DAEMON_OBJS := src/ofsyncd.o src/config.o src/ctl.o src/prober.o src/syncer.o src/evictor.o src/options.o $(UTIL_OBJS) $(CACHE_OBJS) $(SMB_OBJS) \
+DAEMON_OBJS := src/ofsyncd.o src/config.o src/ctl.o src/prober.o src/watch.o src/syncer.o src/evictor.o src/options.o $(UTIL_OBJS) $(CACHE_OBJS) $(SMB_OBJS) \
                $(SYNC_OBJS) $(FS_OBJS) $(IPC_OBJS) $(IPCD_OBJS)
 # libofsync: the client library (include/ofsync.h, ofsync(3)); static, and
 # shared from position-independent objects of the same sources.

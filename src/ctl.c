@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "daemon.h"
+#include "fs/fs.h"
 #include "ipc/server.h"
 #include "ofsync.h"
 #include "sync/engine.h"
@@ -190,10 +191,13 @@ static json_t *share_status(struct mount *m)
 		return NULL;
 	smb_get_state(m->smb, &ss);
 	return json_pack(
-		"{s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"{s:s, s:s, s:s, s:s, s:b, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
 		"unc", m->opts->unc_text, "mountpoint", m->opts->mountpoint, "state",
-		ss.online ? "online" : "offline", "reason", ss.reason, "forced", ss.forced, "items",
-		(json_int_t)st.items, "files", (json_int_t)st.files, "cached_bytes",
+		ss.online ? "online" : "offline", "reason", ss.reason, "forced", ss.forced, "watch",
+		!m->watch	   ? "off" :
+		fs_watching(m->fs) ? "up" :
+				     "down",
+		"items", (json_int_t)st.items, "files", (json_int_t)st.files, "cached_bytes",
 		(json_int_t)st.cached_bytes, "dirty_items", (json_int_t)st.dirty_items,
 		"dirty_bytes", (json_int_t)st.dirty_bytes, "sparse_items",
 		(json_int_t)st.sparse_items, "full_items", (json_int_t)st.full_items, "conflicts",

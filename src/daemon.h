@@ -30,6 +30,7 @@ struct mount {
 	struct ipc_server *srv;	    /* the daemon's, for events; set before threads start */
 	struct ticker *prober;	    /* the probe and background-sync thread */
 	struct fs *fs;		    /* the FUSE mount */
+	struct watch *watch;	    /* the server's change watch, NULL with notify=no */
 };
 
 struct evictor;

@@ -27,6 +27,7 @@
 #include "util/log.h"
 #include "util/ticker.h"
 #include "util/util.h"
+#include "watch.h"
 
 /* One mount's FUSE loop thread. */
 struct loop {
@@ -59,6 +60,46 @@ static void *loop_main(void *arg)
 	return NULL;
 }
 
+/* The share's server settings, borrowed from o. */
+static struct smb_conf share_smb_conf(const struct options *o)
+{
+	return (struct smb_conf){.server = o->unc.server,
+				 .port = o->unc.port,
+				 .share = o->unc.share,
+				 .base = o->unc.path,
+				 .user = o->user,
+				 .domain = o->domain,
+				 .password = o->password,
+				 .guest = o->guest,
+				 .timeout = o->timeout};
+}
+
+static void on_watch_change(void *arg, int change, const char *path)
+{
+	struct mount *m = arg;
+
+	fs_remote_change(m->fs, change, path);
+}
+
+static void on_watch_state(void *arg, int watching)
+{
+	struct mount *m = arg;
+
+	fs_set_watching(m->fs, watching);
+}
+
+/* Starts the share's change watch (watch.h).  0 or -errno. */
+static int mount_watch(struct mount *m)
+{
+	struct watch_conf wc = {.smb = share_smb_conf(m->opts),
+				.client = m->smb,
+				.changed = on_watch_change,
+				.state = on_watch_state,
+				.arg = m};
+
+	return watch_start(&wc, &m->watch);
+}
+
 /* Sets up one share: its record in the index, its SMB client, a first probe. */
 static int share_open(struct daemon *d, struct mount *m, const struct options *o)
 {
@@ -73,15 +114,7 @@ static int share_open(struct daemon *d, struct mount *m, const struct options *o
 		log_err("cannot record %s in the index", o->unc_text);
 		return rc;
 	}
-	sc = (struct smb_conf){.server = o->unc.server,
-			       .port = o->unc.port,
-			       .share = o->unc.share,
-			       .base = o->unc.path,
-			       .user = o->user,
-			       .domain = o->domain,
-			       .password = o->password,
-			       .guest = o->guest,
-			       .timeout = o->timeout};
+	sc = share_smb_conf(o);
 	rc = smb_new(&sc, &m->smb);
 	if (rc < 0) {
 		log_err("cannot set up the SMB client: %s", strerror(-rc));
@@ -118,6 +151,7 @@ static int share_mount(struct mount *m)
 			     .share = m->share,
 			     .root = m->root,
 			     .attr_timeout = o->attr_timeout,
+			     .watch_timeout = o->notify ? o->watch_timeout : 0,
 			     .cache_dir = o->cache_dir,
 			     .fsname = o->unc_text,
 			     .fuse_opts = o->fuse_opts,
@@ -254,9 +288,20 @@ static int run(struct daemon *d)
 			if (loops[i].started)
 				fs_stop(d->mounts[i].fs);
 	}
+	for (size_t i = 0; rc == 0 && i < d->nmounts; i++) {
+		if (!d->mounts[i].opts->notify)
+			continue;
+		rc = mount_watch(&d->mounts[i]);
+		if (rc < 0)
+			log_err("cannot start the change watch: %s", strerror(-rc));
+	}
 	if (rc == 0)
 		sd_notify(0, "READY=1"); /* every share is mounted */
 	serve(d, loops, d->nmounts);
+	for (size_t i = 0; i < d->nmounts; i++) {
+		watch_stop(d->mounts[i].watch);
+		d->mounts[i].watch = NULL;
+	}
 	for (size_t i = 0; i < d->nmounts; i++)
 		if (loops[i].started && loops[i].rc < 0)
 			status = 1;
@@ -371,6 +416,8 @@ int main(int argc, char **argv)
 	char err[1024];
 	int rc, n, status = 1;
 
+	if (argc == 2 && strcmp(argv[1], "--watch-helper") == 0)
+		return watch_helper_main();
 	rc = options_parse_ex(argc, argv, OPTIONS_SHARE_OPTIONAL, &cl, err, sizeof(err));
 	if (rc < 0) {
 		fprintf(stderr, "ofsyncd: %s\nTry 'ofsyncd --help'.\n", err);

@@ -33,6 +33,7 @@
 
 #define TIMEOUT_DEFAULT 5
 #define ATTR_TIMEOUT_DEFAULT 1.0
+#define WATCH_TIMEOUT_DEFAULT 60.0 /* attr_timeout while the change watch is up */
 #define PROBE_INTERVAL_DEFAULT 30
 /* Server calls take the timeout in milliseconds as an int. */
 #define TIMEOUT_MAX (INT_MAX / 1000)
@@ -58,6 +59,7 @@ enum opt_id {
 	OPT_ATTR_TIMEOUT,
 	OPT_PROBE_INTERVAL,
 	OPT_OFFLINE,
+	OPT_NOTIFY,
 	OPT_CACHE_SIZE,
 	OPT_FUSE, /* passed through to FUSE as written */
 };
@@ -79,6 +81,7 @@ static const struct opt_def opt_defs[] = {
 	{"attr_timeout", OPT_ATTR_TIMEOUT, true},
 	{"probe_interval", OPT_PROBE_INTERVAL, true},
 	{"offline", OPT_OFFLINE, false},
+	{"notify", OPT_NOTIFY, true},
 	{"cache_size", OPT_CACHE_SIZE, true},
 	{"allow_other", OPT_FUSE, false},
 	{"allow_root", OPT_FUSE, false},
@@ -316,6 +319,7 @@ static int apply_item(struct parse_state *st, const char *item, size_t n, char *
 				    TIMEOUT_MAX);
 		break;
 	case OPT_ATTR_TIMEOUT:
+		o->watch_timeout = 0; /* as given, watch or not */
 		if (parse_seconds(val, &o->attr_timeout) < 0)
 			rc = errfmt(-EINVAL, err, errlen,
 				    "bad number '%s' for attr_timeout (seconds such as 1 or 0.5, "
@@ -327,6 +331,15 @@ static int apply_item(struct parse_state *st, const char *item, size_t n, char *
 			rc = errfmt(-EINVAL, err, errlen,
 				    "bad number '%s' for probe_interval (whole seconds, 1 to %d)",
 				    val, TIMEOUT_MAX);
+		break;
+	case OPT_NOTIFY:
+		if (strcmp(val, "yes") == 0)
+			o->notify = 1;
+		else if (strcmp(val, "no") == 0)
+			o->notify = 0;
+		else
+			rc = errfmt(-EINVAL, err, errlen, "bad value '%s' for notify (yes or no)",
+				    val);
 		break;
 	case OPT_OFFLINE:
 		o->offline = 1;
@@ -555,6 +568,8 @@ int options_parse_ex(int argc, char **argv, int how, struct options *o, char *er
 	memset(o, 0, sizeof(*o));
 	o->timeout = TIMEOUT_DEFAULT;
 	o->attr_timeout = ATTR_TIMEOUT_DEFAULT;
+	o->watch_timeout = WATCH_TIMEOUT_DEFAULT;
+	o->notify = 1;
 	o->probe_interval = PROBE_INTERVAL_DEFAULT;
 	if (err && errlen)
 		err[0] = '\0';
@@ -1004,7 +1019,10 @@ void options_usage(void *file)
 		"  domain=NAME        domain or workgroup\n"
 		"  timeout=SECONDS    time limit for each server call (default %d)\n"
 		"  attr_timeout=SECONDS  how long the kernel may cache attributes and\n"
-		"                     names, and how stale a listing may get (default %.1f)\n"
+		"                     names, and how stale a listing may get (default %.0f,\n"
+		"                     or %.0f while the server reports its changes)\n"
+		"  notify=yes|no      watch the share for changes made on the server\n"
+		"                     (SMB2 change notify; default yes)\n"
 		"  probe_interval=SECONDS  while offline, how often to try the server\n"
 		"                     (default %d)\n"
 		"  cache_size=SIZE    limit for auto-cached (unpinned) data, e.g. 20G\n"
@@ -1016,5 +1034,6 @@ void options_usage(void *file)
 		"  fsname=NAME  subtype=NAME\n"
 		"\n"
 		"ofsyncd %s\n",
-		TIMEOUT_DEFAULT, ATTR_TIMEOUT_DEFAULT, PROBE_INTERVAL_DEFAULT, OFSYNC_VERSION);
+		TIMEOUT_DEFAULT, ATTR_TIMEOUT_DEFAULT, WATCH_TIMEOUT_DEFAULT,
+		PROBE_INTERVAL_DEFAULT, OFSYNC_VERSION);
 }

@@ -37,6 +37,10 @@ struct options {
 	double attr_timeout;		  /* -o attr_timeout=SECONDS kernel attribute and entry
 					     cache; also how stale a directory listing may get.
 					     default 1.0 */
+	double watch_timeout;		  /* attr_timeout while the server's change watch is up:
+					     60 by default, 0 once attr_timeout is given */
+	int notify;			  /* -o notify=yes|no: watch the share for changes made
+					     on the server, default yes */
 	unsigned probe_interval;	  /* -o probe_interval=SECONDS between tries while
 					     offline, default 30 */
 	int offline;			  /* -o offline: start forced offline */

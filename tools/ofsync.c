@@ -118,6 +118,12 @@ static void print_status(json_t *res)
 		       human_bytes((uint64_t)jint(s, "dirty_bytes"), b2, sizeof(b2)));
 		printf("  conflicts %lld, changes waiting for the server %lld\n",
 		       jint(s, "conflicts"), jint(s, "pending_ops"));
+		printf("  changes made on the server: %s\n",
+		       !strcmp(jstr(s, "watch"), "up") ?
+			       "reported at once (change watch up)" :
+		       !strcmp(jstr(s, "watch"), "down") ?
+			       "seen after attr_timeout (change watch down)" :
+			       "seen after attr_timeout (notify=no)");
 	}
 }
 

@@ -79,7 +79,9 @@ struct fs {
 	struct notify *nt;	 /* set by fs_run before the loop starts */
 	struct readahead ra;	 /* the read-ahead thread and its queue */
 	char *mountpoint;	 /* constant */
-	int64_t ttl_ns;		 /* attr_timeout in ns */
+	int watching;		 /* the server's change watch is up; __atomic */
+	int64_t watch_wall;	 /* now_ns() when it last came up; __atomic */
+	int64_t watch_mono;	 /* mono_ns() then; __atomic */
 	uid_t uid;		 /* owner shown for every item */
 	gid_t gid;
 	pthread_t loop; /* the thread in fs_run, once running */
@@ -109,6 +111,36 @@ static int ino_node(struct fs *fs, fuse_ino_t ino, struct node **out)
 static void put(struct fs *fs, struct node *n)
 {
 	cache_node_put(fs->c, n, 1);
+}
+
+/* ---- freshness --------------------------------------------------------- */
+
+/*
+ * How long names and attributes are trusted, by the kernel and by us: the
+ * configured attr_timeout, or watch_timeout while the server's change watch
+ * is up (every change it reports is invalidated at once, see
+ * fs_remote_change).
+ */
+static double ttl(struct fs *fs)
+{
+	if (fs->conf.watch_timeout > 0 && __atomic_load_n(&fs->watching, __ATOMIC_ACQUIRE))
+		return fs->conf.watch_timeout;
+	return fs->conf.attr_timeout;
+}
+
+/*
+ * Is something checked at t (clock mono or wall, as `mono` says) still
+ * fresh at now?  While the watch is up, only what was checked since it came
+ * up: changes before that were not reported.
+ */
+static int fresh_at(struct fs *fs, int64_t t, int64_t now, int mono)
+{
+	if (!t || now - t >= (int64_t)(ttl(fs) * 1e9))
+		return 0;
+	if (fs->conf.watch_timeout > 0 && __atomic_load_n(&fs->watching, __ATOMIC_ACQUIRE))
+		return t >=
+		       __atomic_load_n(mono ? &fs->watch_mono : &fs->watch_wall, __ATOMIC_ACQUIRE);
+	return 1;
 }
 
 /* ---- attributes -------------------------------------------------------- */
@@ -143,8 +175,8 @@ static void fill_entry(struct fs *fs, const struct node *n, struct fuse_entry_pa
 	memset(e, 0, sizeof(*e));
 	e->ino = id_to_ino(fs, n->id);
 	e->generation = 1;
-	e->attr_timeout = fs->conf.attr_timeout;
-	e->entry_timeout = fs->conf.attr_timeout;
+	e->attr_timeout = ttl(fs);
+	e->entry_timeout = e->attr_timeout;
 	fill_attr(fs, n, &e->attr);
 }
 
@@ -183,8 +215,7 @@ static int revalidate(struct fs *fs, struct node *n)
 
 	pthread_mutex_lock(&n->lock);
 	/* Fresh, unlinked and open, or created here: nothing on the server to compare. */
-	if ((n->checked && now - n->checked < fs->ttl_ns) || n->unlinked ||
-	    (n->it.flags & ITEM_F_CREATED)) {
+	if (fresh_at(fs, n->checked, now, 1) || n->unlinked || (n->it.flags & ITEM_F_CREATED)) {
 		pthread_mutex_unlock(&n->lock);
 		return 0;
 	}
@@ -214,7 +245,7 @@ static int dir_is_fresh(struct fs *fs, struct node *dir)
 	int fresh;
 
 	pthread_mutex_lock(&dir->lock);
-	fresh = dir->it.listed && now_ns() - dir->it.listed < fs->ttl_ns;
+	fresh = fresh_at(fs, dir->it.listed, now_ns(), 0);
 	pthread_mutex_unlock(&dir->lock);
 	return fresh;
 }
@@ -282,7 +313,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (rc < 0)
 		goto err;
 	if (id == 0) {
-		struct fuse_entry_param e = {.ino = 0, .entry_timeout = fs->conf.attr_timeout};
+		struct fuse_entry_param e = {.ino = 0, .entry_timeout = ttl(fs)};
 		fuse_reply_entry(req, &e);
 		return;
 	}
@@ -341,7 +372,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fill_attr(fs, n, &st);
 	pthread_mutex_unlock(&n->lock);
 	put(fs, n);
-	fuse_reply_attr(req, &st, fs->conf.attr_timeout);
+	fuse_reply_attr(req, &st, ttl(fs));
 }
 
 /* ---- directories ------------------------------------------------------- */
@@ -1006,7 +1037,7 @@ static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr, int to
 	fill_attr(fs, n, &out);
 	pthread_mutex_unlock(&n->lock);
 	put(fs, n);
-	fuse_reply_attr(req, &out, fs->conf.attr_timeout);
+	fuse_reply_attr(req, &out, ttl(fs));
 	return;
 err_put:
 	put(fs, n);
@@ -1419,6 +1450,73 @@ static void hook_entry(void *arg, uint64_t parent, const char *name)
 		notify_entry(fs->nt, id_to_ino(fs, parent), name);
 }
 
+void fs_set_watching(struct fs *fs, int watching)
+{
+	if (watching) {
+		__atomic_store_n(&fs->watch_wall, now_ns(), __ATOMIC_RELEASE);
+		__atomic_store_n(&fs->watch_mono, mono_ns(), __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&fs->watching, watching, __ATOMIC_RELEASE);
+	log_debug("%s: the server's change watch is %s", fs->mountpoint, watching ? "up" : "down");
+}
+
+int fs_watching(struct fs *fs)
+{
+	return __atomic_load_n(&fs->watching, __ATOMIC_ACQUIRE);
+}
+
+void fs_remote_change(struct fs *fs, int change, const char *path)
+{
+	struct index *ix = cache_index(fs->c);
+	char dpath[PATH_MAX];
+	const char *leaf = strrchr(path, '/'), *rest;
+	struct index_item it;
+	struct node *n;
+	uint64_t dir;
+	int known;
+
+	if (!leaf || !fs->nt || (size_t)(leaf - path) >= sizeof(dpath) ||
+	    sync_name_hidden(leaf + 1))
+		return;
+	memcpy(dpath, path, (size_t)(leaf - path));
+	dpath[leaf - path] = '\0';
+	leaf++;
+	/* A directory the index never held: nothing cached there to correct. */
+	if (index_walk(ix, fs->conf.root, dpath, &dir, &rest) < 0 || *rest)
+		return;
+	known = index_lookup(ix, dir, leaf, &it) == 0;
+	if (known) {
+		/* Checked against the server the next time the kernel asks. */
+		if (cache_node_get(fs->c, it.id, &n) == 0) {
+			pthread_mutex_lock(&n->lock);
+			n->checked = 0;
+			pthread_mutex_unlock(&n->lock);
+			put(fs, n);
+		}
+		notify_attr(fs->nt, id_to_ino(fs, it.id));
+		index_item_release(&it);
+	}
+	/*
+	 * A name came or went: the directory is listed again, and the kernel
+	 * forgets the name (and its cached listing).  A new name the index
+	 * has, or a gone name it lacks, is the mount's own doing, as are the
+	 * changes of a file's content (handled above).
+	 */
+	if (change == SMB_CHANGE_MODIFIED ||
+	    known == (change == SMB_CHANGE_ADDED || change == SMB_CHANGE_NEW_NAME))
+		return;
+	if (cache_node_get(fs->c, dir, &n) == 0) {
+		pthread_mutex_lock(&n->lock);
+		if (n->it.listed) {
+			n->it.listed = 0;
+			cache_node_save(fs->c, n);
+		}
+		pthread_mutex_unlock(&n->lock);
+		put(fs, n);
+	}
+	notify_entry(fs->nt, id_to_ino(fs, dir), leaf);
+}
+
 int fs_mount(const struct fs_conf *conf, const char *mountpoint, struct fs **out)
 {
 	struct fuse_args args = FUSE_ARGS_INIT(0, NULL);
@@ -1433,7 +1531,6 @@ int fs_mount(const struct fs_conf *conf, const char *mountpoint, struct fs **out
 	fs->conf = *conf;
 	fs->c = conf->cache;
 	fs->s = conf->smb;
-	fs->ttl_ns = (int64_t)(conf->attr_timeout * 1e9);
 	fs->uid = getuid();
 	fs->gid = getgid();
 	fs->mountpoint = strdup(mountpoint);

@@ -20,6 +20,7 @@ struct fs_conf {
 	uint64_t share;	       /* shares.id */
 	uint64_t root;	       /* row id of the share root */
 	double attr_timeout;   /* seconds the kernel and we trust attributes and names */
+	double watch_timeout;  /* the same while the server's change watch is up; 0: as above */
 	const char *cache_dir; /* for statfs while offline */
 	const char *fsname;    /* shown in /proc/mounts */
 	const char *fuse_opts; /* pass-through options, comma-joined, may be "" */
@@ -48,6 +49,21 @@ void fs_stop(struct fs *fs);
  * Returns 1 when it did, 0 when there was nothing to do, or -errno.
  */
 int fs_clear_stale(const char *mountpoint);
+/*
+ * The server's change watch (watch.h) came up (1) or went down (0).  While
+ * it is up, names and attributes are trusted for watch_timeout, and only
+ * when checked since it came up.
+ */
+void fs_set_watching(struct fs *fs, int watching);
+/* Is the watch up? */
+int fs_watching(struct fs *fs);
+/*
+ * A change the server reported at path ("/a/b", enum smb_change): the
+ * item is checked again the next time the kernel asks for it, and a name
+ * that came or went makes its directory listed again and the kernel forget
+ * the name.  From the watch thread.
+ */
+void fs_remote_change(struct fs *fs, int change, const char *path);
 /* Unmounts and frees. */
 void fs_free(struct fs *fs);
 

@@ -15,6 +15,7 @@ struct note {
 	struct note *next;
 	uint64_t ino; /* the inode, or the parent for an entry */
 	char *name;   /* NULL for an inode invalidation */
+	int attr;     /* an inode's attributes only */
 };
 
 struct notify {
@@ -44,7 +45,8 @@ static void *notify_main(void *arg)
 		pthread_mutex_unlock(&nt->lock);
 		int rc = n->name ? fuse_lowlevel_notify_inval_entry(nt->se, n->ino, n->name,
 								    strlen(n->name)) :
-				   fuse_lowlevel_notify_inval_inode(nt->se, n->ino, 0, 0);
+				   fuse_lowlevel_notify_inval_inode(nt->se, n->ino,
+								    n->attr ? -1 : 0, 0);
 		if (rc < 0 && rc != -ENOENT)
 			log_debug("invalidation of %llu failed: %s", (unsigned long long)n->ino,
 				  strerror(-rc));
@@ -81,13 +83,14 @@ int notify_start(struct fuse_session *se, struct notify **out)
 	return 0;
 }
 
-static void push(struct notify *nt, uint64_t ino, const char *name)
+static void push(struct notify *nt, uint64_t ino, const char *name, int attr)
 {
 	struct note *n = calloc(1, sizeof(*n));
 
 	if (!n)
 		return;
 	n->ino = ino;
+	n->attr = attr;
 	if (name && !(n->name = strdup(name))) {
 		free(n);
 		return;
@@ -104,12 +107,17 @@ static void push(struct notify *nt, uint64_t ino, const char *name)
 
 void notify_inode(struct notify *nt, uint64_t ino)
 {
-	push(nt, ino, NULL);
+	push(nt, ino, NULL, 0);
+}
+
+void notify_attr(struct notify *nt, uint64_t ino)
+{
+	push(nt, ino, NULL, 1);
 }
 
 void notify_entry(struct notify *nt, uint64_t parent, const char *name)
 {
-	push(nt, parent, name);
+	push(nt, parent, name, 0);
 }
 
 void notify_stop(struct notify *nt)

@@ -14,6 +14,8 @@ struct notify;
 int notify_start(struct fuse_session *se, struct notify **out);
 /* Queues: drop the kernel's cached data and attributes of ino. */
 void notify_inode(struct notify *nt, uint64_t ino);
+/* Queues: drop the kernel's cached attributes of ino (its pages stay). */
+void notify_attr(struct notify *nt, uint64_t ino);
 /* Queues: drop the kernel's cached name parent/name. */
 void notify_entry(struct notify *nt, uint64_t parent, const char *name);
 /* Sends what is queued, stops the thread and frees. */

@@ -700,3 +700,93 @@ int smb_statvfs(struct smb *s, struct statvfs *out)
 	pthread_mutex_unlock(&smb_lock);
 	return rc;
 }
+
+/* Maps libsmbclient's notify action onto enum smb_change; 0 when unknown. */
+static int change_of(uint32_t action)
+{
+	switch (action) {
+	case SMBC_NOTIFY_ACTION_ADDED:
+		return SMB_CHANGE_ADDED;
+	case SMBC_NOTIFY_ACTION_REMOVED:
+		return SMB_CHANGE_REMOVED;
+	case SMBC_NOTIFY_ACTION_MODIFIED:
+		return SMB_CHANGE_MODIFIED;
+	case SMBC_NOTIFY_ACTION_OLD_NAME:
+		return SMB_CHANGE_OLD_NAME;
+	case SMBC_NOTIFY_ACTION_NEW_NAME:
+		return SMB_CHANGE_NEW_NAME;
+	default:
+		return 0; /* streams: not ours to show */
+	}
+}
+
+struct watch_ctx {
+	int (*fn)(void *arg, int change, const char *path);
+	void *arg;
+	int rc; /* fn's non-zero value */
+};
+
+static int watch_cb(const struct smbc_notify_callback_action *acts, size_t n, void *priv)
+{
+	struct watch_ctx *w = priv;
+	char path[URL_MAX];
+
+	if (n == 0) {
+		w->rc = w->fn(w->arg, 0, NULL);
+		return w->rc;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int change = change_of(acts[i].action);
+		size_t k = 0;
+		if (!change || !acts[i].filename)
+			continue;
+		/* "a\b\c", relative to the watched directory, becomes "/a/b/c". */
+		path[k++] = '/';
+		for (const char *p = acts[i].filename; *p && k + 1 < sizeof(path); p++)
+			path[k++] = *p == '\\' ? '/' : *p;
+		path[k] = '\0';
+		w->rc = w->fn(w->arg, change, path);
+		if (w->rc)
+			return w->rc;
+	}
+	return 0;
+}
+
+int smb_watch(struct smb *s, unsigned tick_ms, int (*fn)(void *arg, int change, const char *path),
+	      void *arg)
+{
+	struct watch_ctx w = {.fn = fn, .arg = arg};
+	SMBCFILE *dh;
+	int rc;
+
+	if (offline_now(s))
+		return -SMB_OFFLINE_ERRNO;
+	pthread_mutex_lock(&smb_lock);
+	rc = enter(s);
+	if (rc < 0)
+		goto out;
+	dh = smbc_getFunctionOpendir(s->ctx)(s->ctx, s->prefix);
+	if (!dh) {
+		rc = fail();
+		goto out;
+	}
+	w.rc = fn(arg, SMB_CHANGE_WATCHING, NULL);
+	if (w.rc == 0) {
+		errno = 0;
+		rc = smbc_getFunctionNotify(s->ctx)(
+			     s->ctx, dh, 1,
+			     SMBC_NOTIFY_CHANGE_FILE_NAME | SMBC_NOTIFY_CHANGE_DIR_NAME |
+				     SMBC_NOTIFY_CHANGE_ATTRIBUTES | SMBC_NOTIFY_CHANGE_SIZE |
+				     SMBC_NOTIFY_CHANGE_LAST_WRITE,
+			     tick_ms, watch_cb, &w) < 0 ?
+			     fail() :
+			     0;
+	}
+	smbc_getFunctionClosedir(s->ctx)(s->ctx, dh);
+	if (w.rc)
+		rc = w.rc;
+out:
+	rc = leave(s, rc);
+	pthread_mutex_unlock(&smb_lock);
+	return rc;
+}

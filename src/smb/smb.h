@@ -110,4 +110,25 @@ int smb_utimes(struct smb *s, const char *path, int64_t atime_ns, int64_t mtime_
 int smb_chmod(struct smb *s, const char *path, mode_t mode);
 int smb_statvfs(struct smb *s, struct statvfs *out);
 
+/* What smb_watch reports. */
+enum smb_change {
+	SMB_CHANGE_WATCHING = 1, /* the watch is in place (path NULL) */
+	SMB_CHANGE_ADDED,
+	SMB_CHANGE_REMOVED,
+	SMB_CHANGE_MODIFIED, /* size, times or attributes */
+	SMB_CHANGE_OLD_NAME, /* a rename: the name it had */
+	SMB_CHANGE_NEW_NAME, /* a rename: the name it has */
+};
+/*
+ * Watches the mounted directory and everything under it (SMB2 CHANGE_NOTIFY
+ * with WATCH_TREE) until fn returns non-zero or the connection fails.  fn
+ * gets SMB_CHANGE_WATCHING once the watch is in place, then each change
+ * with its path ("/a/b"), and (0, NULL) every tick_ms while nothing
+ * happens.  The call holds the process-wide lock throughout, so it is for
+ * a process that does nothing else (the watch helper, see watch.h).
+ * Returns fn's non-zero value or a negative errno.
+ */
+int smb_watch(struct smb *s, unsigned tick_ms, int (*fn)(void *arg, int change, const char *path),
+	      void *arg);
+
 #endif

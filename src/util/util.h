@@ -20,6 +20,8 @@ int mkdir_p(const char *path, mode_t mode);
 /* pwrite/pread the whole buffer, retrying on EINTR and short counts. 0 or -errno. */
 int pwrite_all(int fd, const void *buf, size_t len, off_t off);
 ssize_t pread_full(int fd, void *buf, size_t len, off_t off);
+/* write the whole buffer (a pipe or socket), retrying on EINTR and short counts. 0 or -errno. */
+int write_all(int fd, const void *buf, size_t len);
 /* Wall clock in nanoseconds since the epoch. */
 int64_t now_ns(void);
 /* Monotonic clock in nanoseconds. */

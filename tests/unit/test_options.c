@@ -384,6 +384,33 @@ static int check_user_defaults(void)
 	return bad;
 }
 
+/* The watch: on by default with a 60 s timeout; attr_timeout fixes the timeout. */
+START_TEST(test_notify)
+{
+	static const char *const dflt[] = {"//s/h", "/m", NULL};
+	static const char *const off[] = {"-o", "notify=no", "//s/h", "/m", NULL};
+	static const char *const fixed[] = {"-o", "attr_timeout=5,notify=yes", "//s/h", "/m", NULL};
+	static const char *const bad[] = {"-o", "notify=1", "//s/h", "/m", NULL};
+	struct options o;
+	char err[512];
+
+	ck_assert_int_eq(parse(&o, err, sizeof(err), dflt), 0);
+	ck_assert_int_eq(o.notify, 1);
+	ck_assert(o.watch_timeout == 60.0 && o.attr_timeout == 1.0);
+	options_release(&o);
+	ck_assert_int_eq(parse(&o, err, sizeof(err), off), 0);
+	ck_assert_int_eq(o.notify, 0);
+	options_release(&o);
+	ck_assert_int_eq(parse(&o, err, sizeof(err), fixed), 0);
+	ck_assert_int_eq(o.notify, 1);
+	ck_assert(o.watch_timeout == 0 && o.attr_timeout == 5.0);
+	options_release(&o);
+	ck_assert_int_eq(parse(&o, err, sizeof(err), bad), -EINVAL);
+	ck_assert_msg(strstr(err, "bad value '1' for notify (yes or no)"), "%s", err);
+	options_release(&o);
+}
+END_TEST
+
 START_TEST(test_defaults)
 {
 	struct options o;
@@ -707,6 +734,7 @@ static Suite *options_suite(void)
 	tcase_add_test(parse_tc, test_help_version);
 	tcase_add_test(parse_tc, test_usage);
 	tcase_add_test(parse_tc, test_defaults);
+	tcase_add_test(parse_tc, test_notify);
 	suite_add_tcase(s, parse_tc);
 
 	tcase_add_checked_fixture(fs_tc, tmp_setup, tmp_teardown);
