@@ -158,7 +158,8 @@ static int read_helper(struct watch *w, int fd)
 	size_t have = 0;
 
 	for (;;) {
-		struct pollfd p[2] = {{.fd = fd, .events = POLLIN}, {.fd = w->wake[0], .events = POLLIN}};
+		struct pollfd p[2] = {{.fd = fd, .events = POLLIN},
+				      {.fd = w->wake[0], .events = POLLIN}};
 		ssize_t n;
 		size_t o = 0;
 
@@ -333,7 +334,8 @@ int watch_helper_main(void)
 	in[have] = '\0';
 	for (int i = 0; i < NFIELDS; i++) {
 		if (o >= have) {
-			fprintf(stderr, "ofsyncd --watch-helper: is started by ofsyncd, not by hand\n");
+			fprintf(stderr,
+				"ofsyncd --watch-helper: is started by ofsyncd, not by hand\n");
 			return 2;
 		}
 		f[i] = in + o;

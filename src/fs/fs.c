@@ -384,8 +384,10 @@ struct dirent_snap {
 };
 
 struct dirbuf {
-	struct dirent_snap *v; /* the listing as of opendir, "." and ".." first */
+	struct dirent_snap *v; /* the listing as of the first readdir, "." and ".." first */
 	size_t n, cap;
+	uint64_t id, parent; /* the directory and its parent */
+	int filled;	     /* v is taken (the kernel serializes a handle's readdirs) */
 };
 
 static int dirbuf_add(struct dirbuf *d, const char *name, uint64_t id, int type)
@@ -422,6 +424,24 @@ static int snap_child(void *arg, const struct index_item *it)
 	return dirbuf_add(arg, it->name, it->id, it->type);
 }
 
+/* Takes the listing of d's directory from the index.  0 or -errno. */
+static int dirbuf_fill(struct fs *fs, struct dirbuf *d)
+{
+	int rc = dirbuf_add(d, ".", d->id, ITEM_DIR);
+
+	if (rc == 0)
+		rc = dirbuf_add(d, "..", d->parent, ITEM_DIR);
+	if (rc == 0)
+		rc = index_children(cache_index(fs->c), d->id, snap_child, d);
+	d->filled = rc == 0;
+	if (rc < 0) {
+		for (size_t i = 0; i < d->n; i++)
+			free(d->v[i].name);
+		d->n = 0;
+	}
+	return rc;
+}
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fuse_req_userdata(req);
@@ -443,20 +463,17 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		if (rc < 0 && !smb_is_conn_error(rc))
 			goto err_put; /* offline: list what the index has */
 	}
+	/*
+	 * The listing is taken at the first readdir: a kernel that kept its
+	 * cached listing sends none, and then opendir costs no index query.
+	 */
 	d = calloc(1, sizeof(*d));
 	if (!d) {
 		rc = -ENOMEM;
 		goto err_put;
 	}
-	rc = dirbuf_add(d, ".", n->id, ITEM_DIR);
-	if (rc == 0)
-		rc = dirbuf_add(d, "..", n->it.parent ? n->it.parent : n->id, ITEM_DIR);
-	if (rc == 0)
-		rc = index_children(cache_index(fs->c), n->id, snap_child, d);
-	if (rc < 0) {
-		dirbuf_free(d);
-		goto err_put;
-	}
+	d->id = n->id;
+	d->parent = n->it.parent ? n->it.parent : n->id;
 	put(fs, n);
 	fi->fh = (uintptr_t)d;
 	/*
@@ -483,7 +500,12 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct dirbuf *d = (struct dirbuf *)(uintptr_t)fi->fh;
 	char *buf, *p;
 	size_t left = size;
+	int rc;
 
+	if (!d->filled && (rc = dirbuf_fill(fs, d)) < 0) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
 	buf = malloc(size);
 	if (!buf) {
 		fuse_reply_err(req, ENOMEM);

@@ -18,6 +18,10 @@ MiB = 1 << 20
 SYNC_ID = "0f1e2d3c-4b5a-4697-8877-66554433aabb"
 
 
+# A mount that leaves the server's changes to the sync under test: it trusts
+# what it has for 30 s and has no change watch to tell it sooner.
+QUIET_MOUNT = dict(attr_timeout=30, extra_opts=["notify=no"])
+
 def sync(m, *args, check_rc=None):
     """Runs `ofsync sync ARGS`; returns (CompletedProcess, exit status)."""
     r, _ = m.cli("sync", *args, check=False, timeout=120)
@@ -43,7 +47,7 @@ def tree(smb_server, ofsyncd, make_bytes):
     big = make_bytes(9 * MiB, 51)
     harness.write_file(b / "d" / "big.bin", big)
     harness.write_file(b / "d" / "a.txt", b"one\n")
-    m = ofsyncd.mount(smb_server, attr_timeout=30)
+    m = ofsyncd.mount(smb_server, **QUIET_MOUNT)
     with open(m.mnt / "d" / "big.bin", "rb") as f:
         os.posix_fadvise(f.fileno(), 0, 0, os.POSIX_FADV_RANDOM)
         f.read(1000)
@@ -199,7 +203,7 @@ def test_cancel_partway(smb_server, ofsyncd, make_bytes):
     blob = make_bytes(256 * 1024, 52)
     for i in range(200):
         harness.write_file(b / "many" / f"f{i:03d}.bin", blob)
-    m = ofsyncd.mount(smb_server, attr_timeout=30)
+    m = ofsyncd.mount(smb_server, **QUIET_MOUNT)
     assert len(os.listdir(m.mnt / "many")) == 200
     cmd = [str(harness.build_dir() / "ofsync"), "--socket", str(m.socket), "sync",
            str(m.mnt / "many"), "--fill-sparse", f"--sync-id={SYNC_ID}"]
@@ -235,7 +239,7 @@ def test_background_backs_off_open_files(smb_server, ofsyncd):
     b = smb_server.backing
     for n in ("open.txt", "closed.txt"):
         harness.write_file(b / n, b"v1\n")
-    m = ofsyncd.mount(smb_server, attr_timeout=30)
+    m = ofsyncd.mount(smb_server, **QUIET_MOUNT)
     for n in ("open.txt", "closed.txt"):
         assert (m.mnt / n).read_bytes() == b"v1\n"
     for n in ("open.txt", "closed.txt"):
@@ -275,7 +279,7 @@ def test_low_priority_runs_at_idle_nice(smb_server, ofsyncd, make_bytes):
     blob = make_bytes(512 * 1024, 53)
     for i in range(120):
         harness.write_file(b / "lp" / f"f{i:03d}.bin", blob)
-    m = ofsyncd.mount(smb_server, attr_timeout=30)
+    m = ofsyncd.mount(smb_server, **QUIET_MOUNT)
     assert len(os.listdir(m.mnt / "lp")) == 120
 
     def sample_during(*flags):
@@ -305,7 +309,7 @@ def test_pin_fills_and_kinds_are_kept_apart(smb_server, ofsyncd, make_bytes):
     harness.write_file(b / "p.bin", data)
     harness.write_file(b / "tree" / "x.bin", make_bytes(1 * MiB, 55))
     harness.write_file(b / "tree" / "sub" / "y.bin", make_bytes(1 * MiB, 56))
-    m = ofsyncd.mount(smb_server, attr_timeout=30)
+    m = ofsyncd.mount(smb_server, **QUIET_MOUNT)
     assert sorted(os.listdir(m.mnt)) == ["p.bin", "tree"]
     assert m.info(m.mnt / "p.bin")["cached"] == "sparse"
     r, _ = m.cli("pin", m.mnt / "p.bin")
@@ -334,7 +338,7 @@ def test_pin_new_files_in_pinned_directory(smb_server, ofsyncd):
     b = smb_server.backing
     harness.write_file(b / "pinned" / "old.txt", b"old")
     harness.write_file(b / "plain" / "old.txt", b"old")
-    m = ofsyncd.mount(smb_server, attr_timeout=30)
+    m = ofsyncd.mount(smb_server, **QUIET_MOUNT)
     for d in ("pinned", "plain"):
         os.listdir(m.mnt / d)
     m.cli("pin", m.mnt / "pinned")
@@ -385,7 +389,7 @@ def test_two_syncs_at_once_apply_once(smb_server, ofsyncd):
     b = smb_server.backing
     for i in range(40):
         harness.write_file(b / "ov" / f"f{i:02d}.txt", b"v1 %d\n" % i)
-    m = ofsyncd.mount(smb_server, attr_timeout=30)
+    m = ofsyncd.mount(smb_server, **QUIET_MOUNT)
     sync(m, "--in", check_rc=0)
     t = time.time() + 5
     for i in range(40):
@@ -435,7 +439,7 @@ def test_pin_link_targets(smb_server, ofsyncd, make_bytes):
     harness.write_file(b / "targets" / "t2.bin", target)
     (b / "targets" / "adir").mkdir()
     harness.write_file(b / "links" / "keep.txt", b"x")
-    m = ofsyncd.mount(smb_server, attr_timeout=30)
+    m = ofsyncd.mount(smb_server, **QUIET_MOUNT)
     os.listdir(m.mnt / "links")
     m.cli("pin", m.mnt / "links")
     net = "\\\\127.0.0.1\\share"
