@@ -67,6 +67,8 @@ def test_index_on_disk(smb_server, ofsyncd, make_bytes):
 
     cache = m.cache_dir
     assert stat.S_IMODE(os.stat(cache).st_mode) == 0o700
+    ino = os.stat(m.mnt / "a.bin").st_ino
+    m.stop()  # the daemon holds its index exclusively while it runs
     db = sqlite3.connect(f"file:{cache}/index.db?mode=ro", uri=True)
     try:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -80,7 +82,7 @@ def test_index_on_disk(smb_server, ofsyncd, make_bytes):
     item_id, typ, has_base, base_size, size, cached = row
     assert (typ, has_base, base_size, size, cached) == (1, 1, len(data), len(data), len(data))
     # The inode number the kernel sees is the item's row id.
-    assert os.stat(m.mnt / "a.bin").st_ino == item_id
+    assert ino == item_id
 
 
 def test_control_socket_mode_and_protocol_errors(shared_smb_server, ofsyncd):
@@ -190,3 +192,16 @@ def test_overwrite_with_shorter_content(smb_server, ofsyncd):
     while m.status()["dirty_items"] and time.monotonic() < deadline:
         time.sleep(0.2)
     assert (smb_server.backing / "off.txt").read_bytes() == b"tiny\n"
+
+
+def test_second_daemon_on_the_same_cache_is_refused(smb_server, ofsyncd):
+    """Two daemons never share a cache: the second one exits with a reason
+    naming the cache, and the first keeps serving."""
+    harness.write_file(smb_server.backing / "f.txt", b"kept\n")
+    m = ofsyncd.mount(smb_server)
+    assert (m.mnt / "f.txt").read_bytes() == b"kept\n"
+    r = ofsyncd.mount(smb_server, cache_dir=m.cache_dir, expect_fail=True)
+    assert r.returncode == 1, r
+    assert "in use by another process" in r.stderr and str(m.cache_dir) in r.stderr, r.stderr
+    assert (m.mnt / "f.txt").read_bytes() == b"kept\n"
+    assert m.status()["state"] == "online"
