@@ -1479,8 +1479,10 @@ static int kernel_knows(struct fs *fs, fuse_ino_t ino)
 	return known;
 }
 
-/* Invalidations go only to inodes this mount's kernel holds: a sync of many
- * items the kernel never saw queues nothing. */
+/*
+ * Invalidations go only to inodes this mount's kernel holds: a sync of many
+ * items the kernel never saw queues nothing.
+ */
 static void hook_inode(void *arg, uint64_t id)
 {
 	struct fs *fs = arg;
