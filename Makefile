@@ -32,7 +32,8 @@ LIBS    := $(shell pkg-config --libs $(PKGS))
 CHECK_CFLAGS := $(shell pkg-config --cflags check)
 CHECK_LIBS   := $(shell pkg-config --libs check)
 
-UTIL_OBJS  := src/util/log.o src/util/range.o src/util/unc.o src/util/util.o src/util/ticker.o
+UTIL_OBJS  := src/util/log.o src/util/range.o src/util/unc.o src/util/util.o src/util/ticker.o \
+             src/util/idmap.o
 CACHE_OBJS := src/cache/index.o src/cache/store.o src/cache/cache.o
 SMB_OBJS   := src/smb/smb.o
 SYNC_OBJS  := src/sync/push.o src/sync/remote.o src/sync/journal.o src/sync/plan.o src/sync/lnk.o src/sync/flags.o src/sync/fetch.o src/sync/engine.o
@@ -48,7 +49,7 @@ LIB_SOVER  := 0
 LIB_VER    := 0.1.0
 CLI_OBJS   := tools/ofsync.o tools/bar.o
 
-UNIT_TESTS := test_range test_unc test_proto test_options test_plan test_lnk test_flags test_bar test_config
+UNIT_TESTS := test_range test_unc test_proto test_options test_plan test_lnk test_flags test_bar test_config test_idmap
 test_range_OBJS   := src/util/range.o
 test_unc_OBJS     := src/util/unc.o src/util/util.o
 test_proto_OBJS   := src/ipc/proto.o src/util/util.o
@@ -58,6 +59,7 @@ test_lnk_OBJS     := src/sync/lnk.o src/util/unc.o src/util/util.o
 test_flags_OBJS   := src/sync/flags.o
 test_bar_OBJS     := tools/bar.o src/util/util.o
 test_config_OBJS  := src/config.o src/options.o src/util/unc.o src/util/util.o
+test_idmap_OBJS   := src/util/idmap.o
 
 LIBS_BUILT := $(BUILD)/libofsync.a $(BUILD)/libofsync.so.$(LIB_VER) $(BUILD)/libofsync.so \
               $(BUILD)/ofsync.pc

@@ -1017,7 +1017,13 @@ def rss_extrapolate():
         i = R.info.get(tag)
         if i and i.get("items_after_sync") and i.get("rss_after_sync"):
             pts.append((i["items_after_sync"], max(i["rss_after_sync"], i["hwm_after_sync"])))
-    if len(pts) == 2 and pts[1][0] != pts[0][0]:
+    # Below a few thousand items the daemon's memory is mostly its bounded
+    # node cache (4,096 nodes) filling up, which does not grow further: a
+    # line through two such points says nothing about 1,000,000 items.
+    if pts and min(x for x, _ in pts) < 10_000:
+        R.na("rss", "ofsyncd", f"not measured (trees of {min(x for x, _ in pts):,} items are "
+             "too small to extrapolate from; BENCH_RSS_FILES measures it)")
+    elif len(pts) == 2 and pts[1][0] != pts[0][0]:
         (x0, y0), (x1, y1) = pts
         slope = (y1 - y0) / (x1 - x0)
         est = y1 + slope * (1_000_000 - x1)

@@ -1,5 +1,30 @@
 /*
  * cache.c - the cache directory and the in-memory node table; see cache.h.
+ *
+ * Nodes in memory:
+ *   A node lives in the table while it has references, and after its last
+ *   one it is idle: still in the table, on an LRU list, its data file
+ *   closed.  Beyond CACHE_IDLE_NODES idle nodes the oldest is freed.  So
+ *   memory follows what is in use, not what the kernel has seen: listing a
+ *   million files leaves a few thousand nodes, not a million.
+ *
+ *   Freeing an idle node loses only what lives in memory alone, and each
+ *   such field is a hint that is rebuilt on load:
+ *     checked      0: the next getattr past the timeout asks the server;
+ *     atime_saved  the index's atime, which is what was saved;
+ *     ra_next/run  a sequential reader holds a reference, so it keeps them;
+ *     inflight     a fetch holds a reference;
+ *     unlinked     an unlinked node is freed at its last reference, and a
+ *                  reload fails (the row is gone);
+ *     content_ver / kernel_ver  open keeps the kernel's pages when they
+ *                  are equal.  A freed node whose content changed since the
+ *                  kernel last cached it (they differ) leaves its id in the
+ *                  stale table, and a reload of that id starts with them
+ *                  different; otherwise both start at 0, equal, which is
+ *                  right: the kernel's pages of it are current.
+ *   A node being loaded sits in the table marked loading, so that there is
+ *   never more than one node of an id, and a load never returns a row older
+ *   than a node freed meanwhile saved.
  */
 #include "cache/cache.h"
 
@@ -12,16 +37,22 @@
 #include <unistd.h>
 
 #include "cache/store.h"
+#include "util/idmap.h"
 #include "util/log.h"
 #include "util/util.h"
 
 #define NODE_BUCKETS 4096
 
 struct cache {
-	char *dir;	      /* the cache directory; constant */
-	struct index *ix;     /* the index; has its own lock */
-	pthread_mutex_t lock; /* protects buckets, node refs and hnext */
-	struct node *buckets[NODE_BUCKETS];
+	char *dir;	       /* the cache directory; constant */
+	struct index *ix;      /* the index; has its own lock */
+	pthread_mutex_t lock;  /* protects buckets, nodes' private fields, lru_*, n*, stale */
+	pthread_cond_t loaded; /* broadcast when a node's loading ends */
+	struct node *buckets[NODE_BUCKETS];	   /* every node in memory, by id */
+	struct node *lru_head, *lru_tail;	   /* idle nodes, least recently used first */
+	size_t nnodes;				   /* nodes in the table */
+	size_t nidle;				   /* of which idle */
+	struct idmap stale;			   /* freed ids whose kernel pages are stale */
 	pthread_mutex_t hook_lock;		   /* protects hooks, nhooks */
 	struct cache_hooks hooks[CACHE_MAX_HOOKS]; /* one set per mount */
 	size_t nhooks;
@@ -46,7 +77,9 @@ int cache_open(const char *dir, struct cache **out)
 	if (!c)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_cond_init(&c->loaded, NULL);
 	pthread_mutex_init(&c->hook_lock, NULL);
+	idmap_init(&c->stale);
 	c->dir = strdup(dir);
 	if (!c->dir) {
 		rc = -ENOMEM;
@@ -74,6 +107,7 @@ int cache_open(const char *dir, struct cache **out)
 err_free:
 	free(c->dir);
 	pthread_mutex_destroy(&c->hook_lock);
+	pthread_cond_destroy(&c->loaded);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 	return rc;
@@ -102,7 +136,9 @@ void cache_close(struct cache *c)
 		}
 	}
 	index_close(c->ix);
+	idmap_release(&c->stale);
 	pthread_mutex_destroy(&c->hook_lock);
+	pthread_cond_destroy(&c->loaded);
 	pthread_mutex_destroy(&c->lock);
 	free(c->dir);
 	free(c);
@@ -126,49 +162,108 @@ static struct node *find_locked(struct cache *c, uint64_t id)
 	return NULL;
 }
 
+/* Takes n out of its bucket. */
+static void unhash_locked(struct cache *c, struct node *n)
+{
+	for (struct node **pp = bucket(c, n->id); *pp; pp = &(*pp)->hnext) {
+		if (*pp == n) {
+			*pp = n->hnext;
+			break;
+		}
+	}
+	c->nnodes--;
+}
+
+static void lru_unlink_locked(struct cache *c, struct node *n)
+{
+	if (n->lru_prev)
+		n->lru_prev->lru_next = n->lru_next;
+	else
+		c->lru_head = n->lru_next;
+	if (n->lru_next)
+		n->lru_next->lru_prev = n->lru_prev;
+	else
+		c->lru_tail = n->lru_prev;
+	n->lru_prev = n->lru_next = NULL;
+	c->nidle--;
+}
+
+static void lru_append_locked(struct cache *c, struct node *n)
+{
+	n->lru_next = NULL;
+	n->lru_prev = c->lru_tail;
+	if (c->lru_tail)
+		c->lru_tail->lru_next = n;
+	else
+		c->lru_head = n;
+	c->lru_tail = n;
+	c->nidle++;
+}
+
+/*
+ * With c->lock held: the node of id once it is loaded, or NULL.  Waits
+ * (dropping the lock) while another thread loads it; that load may fail
+ * and the node go, so the table is searched again after each wait.
+ */
+static struct node *find_loaded_locked(struct cache *c, uint64_t id)
+{
+	struct node *n;
+
+	while ((n = find_locked(c, id)) && n->loading)
+		pthread_cond_wait(&c->loaded, &c->lock);
+	return n;
+}
+
 int cache_node_get(struct cache *c, uint64_t id, struct node **out)
 {
-	struct node *n, *other;
+	struct node *n;
 	int rc;
 
 	pthread_mutex_lock(&c->lock);
-	n = find_locked(c, id);
+	n = find_loaded_locked(c, id);
 	if (n) {
-		n->refs++;
+		if (n->refs++ == 0)
+			lru_unlink_locked(c, n);
 		pthread_mutex_unlock(&c->lock);
 		*out = n;
 		return 0;
 	}
-	pthread_mutex_unlock(&c->lock);
-
-	/* Load outside the table lock; another thread may race us to it. */
 	n = calloc(1, sizeof(*n));
-	if (!n)
+	if (!n) {
+		pthread_mutex_unlock(&c->lock);
 		return -ENOMEM;
-	rc = index_get(c->ix, id, &n->it);
-	if (rc < 0) {
-		free(n);
-		return rc;
 	}
 	n->id = id;
 	n->fd = -1;
 	n->refs = 1;
+	n->loading = 1;
 	pthread_mutex_init(&n->lock, NULL);
 	pthread_cond_init(&n->fetched, NULL);
 	rangeset_init(&n->inflight);
-
-	pthread_mutex_lock(&c->lock);
-	other = find_locked(c, id);
-	if (other) {
-		other->refs++;
-		pthread_mutex_unlock(&c->lock);
-		node_free(n);
-		*out = other;
-		return 0;
-	}
+	index_item_init(&n->it);
 	n->hnext = *bucket(c, id);
 	*bucket(c, id) = n;
+	c->nnodes++;
 	pthread_mutex_unlock(&c->lock);
+
+	/* Read outside the table lock; the mark keeps others waiting for it. */
+	rc = index_get(c->ix, id, &n->it);
+
+	pthread_mutex_lock(&c->lock);
+	n->loading = 0;
+	if (rc < 0) {
+		unhash_locked(c, n); /* nobody else took a reference while loading */
+	} else {
+		n->atime_saved = n->it.atime;
+		if (idmap_del(&c->stale, id))
+			n->content_ver = 1; /* the kernel's pages (kernel_ver 0) are stale */
+	}
+	pthread_cond_broadcast(&c->loaded);
+	pthread_mutex_unlock(&c->lock);
+	if (rc < 0) {
+		node_free(n);
+		return rc;
+	}
 	*out = n;
 	return 0;
 }
@@ -180,9 +275,39 @@ void cache_node_ref(struct cache *c, struct node *n)
 	pthread_mutex_unlock(&c->lock);
 }
 
+/*
+ * With c->lock held, for a node without references: nobody else can reach
+ * it but through the table, under this lock, so its fields are read and its
+ * file closed without n->lock.  Returns the node to free (outside the lock),
+ * or NULL when it stays idle.
+ */
+static struct node *idle_locked(struct cache *c, struct node *n)
+{
+	struct node *victim;
+
+	if (n->fd >= 0) {
+		close(n->fd);
+		n->fd = -1;
+	}
+	if (n->unlinked) {
+		unhash_locked(c, n);
+		return n;
+	}
+	lru_append_locked(c, n);
+	if (c->nidle <= CACHE_IDLE_NODES)
+		return NULL;
+	victim = c->lru_head;
+	/* Its kernel pages are stale: remember so, or keep it if that fails. */
+	if (victim->content_ver != victim->kernel_ver && idmap_add(&c->stale, victim->id, 1) < 0)
+		return NULL;
+	lru_unlink_locked(c, victim);
+	unhash_locked(c, victim);
+	return victim;
+}
+
 void cache_node_put(struct cache *c, struct node *n, uint64_t count)
 {
-	struct node **pp;
+	struct node *victim;
 
 	pthread_mutex_lock(&c->lock);
 	n->refs = count >= n->refs ? 0 : n->refs - count;
@@ -190,14 +315,20 @@ void cache_node_put(struct cache *c, struct node *n, uint64_t count)
 		pthread_mutex_unlock(&c->lock);
 		return;
 	}
-	for (pp = bucket(c, n->id); *pp; pp = &(*pp)->hnext) {
-		if (*pp == n) {
-			*pp = n->hnext;
-			break;
-		}
-	}
+	victim = idle_locked(c, n);
 	pthread_mutex_unlock(&c->lock);
-	node_free(n);
+	if (victim)
+		node_free(victim);
+}
+
+void cache_get_stats(struct cache *c, struct cache_stats *st)
+{
+	pthread_mutex_lock(&c->lock);
+	st->nodes = c->nnodes;
+	st->idle = c->nidle;
+	st->stale = c->stale.n;
+	st->table_bytes = idmap_bytes(&c->stale);
+	pthread_mutex_unlock(&c->lock);
 }
 
 int cache_node_fd(struct cache *c, struct node *n)
@@ -338,9 +469,10 @@ static void data_gone(void *arg, uint64_t id)
 	struct node *n;
 
 	pthread_mutex_lock(&g->c->lock);
-	n = find_locked(g->c, id);
-	if (n)
-		n->refs++;
+	idmap_del(&g->c->stale, id);
+	n = find_loaded_locked(g->c, id);
+	if (n && n->refs++ == 0)
+		lru_unlink_locked(g->c, n);
 	pthread_mutex_unlock(&g->c->lock);
 	if (n) {
 		pthread_mutex_lock(&n->lock);

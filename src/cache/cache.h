@@ -3,10 +3,14 @@
  * in-memory nodes that the mount and the sync engine share.
  *
  * A node is the live state of one indexed item: a copy of its index row, the
- * open data file, and counters the read path needs.  Nodes are refcounted;
- * the mount holds one reference per kernel lookup.  Every change to a node
- * is written through to the index (cache_node_save) before the operation
- * that made it returns.
+ * open data file, and counters the read path needs.  Nodes are refcounted by
+ * their users (an open handle, an upload, a fetch, a handler at work); the
+ * kernel's lookups are not references (the mount counts them apart, see
+ * fs.c).  A node nobody references is idle: it stays in memory in an LRU of
+ * at most CACHE_IDLE_NODES and is freed beyond it, to be loaded from the
+ * index again when next needed.  Every change to a node is written through
+ * to the index (cache_node_save) before the operation that made it returns,
+ * so freeing an idle node loses nothing but hints (see cache.c).
  *
  * Locks, in the order they are taken: cache->lock (the node table) ->
  * node->lock -> the index's own lock.  Nobody holds a node lock across a
@@ -22,6 +26,8 @@
 
 /* Reads fetch and cache whole chunks of this size, aligned to it. */
 #define CACHE_CHUNK (4u << 20)
+/* Idle nodes kept in memory at most (a few hundred bytes each). */
+#define CACHE_IDLE_NODES 4096
 
 struct node {
 	uint64_t id;		  /* row id; constant */
@@ -40,8 +46,11 @@ struct node {
 	uint64_t ra_run;	  /* read-ahead: bytes read sequentially so far */
 	int64_t atime_saved;	  /* it.atime as last written to the index (LRU order) */
 	/* private to cache.c, protected by cache->lock: */
-	uint64_t refs;
-	struct node *hnext;
+	uint64_t refs;	       /* users; 0: idle, on the LRU */
+	int loading;	       /* being read from the index; not usable yet */
+	struct node *hnext;    /* next in the hash bucket */
+	struct node *lru_prev; /* the LRU of idle nodes, oldest first */
+	struct node *lru_next;
 };
 
 struct cache;
@@ -61,8 +70,21 @@ struct index *cache_index(struct cache *c);
 int cache_node_get(struct cache *c, uint64_t id, struct node **out);
 /* Adds one reference to a node the caller already holds. */
 void cache_node_ref(struct cache *c, struct node *n);
-/* Drops count references; the last one frees the node (closing its file). */
+/*
+ * Drops count references.  After the last one the node's file is closed and
+ * the node is idle (freed at once when unlinked, or later when the LRU is
+ * full): the caller must not touch it again.
+ */
 void cache_node_put(struct cache *c, struct node *n, uint64_t count);
+
+/* Counters of the node table, for status and tests. */
+struct cache_stats {
+	uint64_t nodes;	      /* nodes in memory */
+	uint64_t idle;	      /* of which idle (no reference) */
+	uint64_t stale;	      /* freed items whose kernel pages must go at the next open */
+	uint64_t table_bytes; /* memory of the stale table */
+};
+void cache_get_stats(struct cache *c, struct cache_stats *st);
 
 /*
  * With n->lock held: the data file of the node, opened (and created) on

@@ -27,6 +27,16 @@
  *
  * Writes go to the cache file and mark bytes present and dirty; flush (every
  * close) and fsync push a dirty file to the server (sync_push_file).
+ *
+ * Inodes: an inode number is the item's row id (the share's root is
+ * FUSE_ROOT_ID).  The kernel's lookup counts live in a compact table (12 to
+ * 24 bytes an inode, see util/idmap.h), not as node references: a node is
+ * loaded from the index when a request needs it and freed when idle (see
+ * cache.c), so a tree of a million files the kernel keeps in its inode
+ * cache costs the daemon a few megabytes, not a node each.  A count is
+ * added before the reply that gives the kernel the reference (a FORGET may
+ * follow the reply at once, on another thread) and taken back if the reply
+ * fails.
  */
 #define FUSE_USE_VERSION 35
 #include "fs/fs.h"
@@ -49,6 +59,7 @@
 
 #include "fs/notify.h"
 #include "sync/sync.h"
+#include "util/idmap.h"
 #include "util/log.h"
 #include "util/util.h"
 
@@ -86,6 +97,8 @@ struct fs {
 	gid_t gid;
 	pthread_t loop; /* the thread in fs_run, once running */
 	int looping;
+	pthread_mutex_t lookup_lock; /* protects lookups; taken last */
+	struct idmap lookups;	     /* ino -> the kernel's lookup count */
 };
 
 /* ---- inode numbers ---------------------------------------------------- */
@@ -111,6 +124,40 @@ static int ino_node(struct fs *fs, fuse_ino_t ino, struct node **out)
 static void put(struct fs *fs, struct node *n)
 {
 	cache_node_put(fs->c, n, 1);
+}
+
+/*
+ * Counts one kernel lookup of ino.  A count that cannot be recorded (no
+ * memory) is only bookkeeping lost: nodes do not depend on it.
+ */
+static void lookup_add(struct fs *fs, fuse_ino_t ino)
+{
+	int rc;
+
+	if (ino == FUSE_ROOT_ID)
+		return; /* the kernel never forgets the root */
+	pthread_mutex_lock(&fs->lookup_lock);
+	rc = idmap_add(&fs->lookups, ino, 1);
+	pthread_mutex_unlock(&fs->lookup_lock);
+	if (rc < 0)
+		log_warn("cannot count a lookup of inode %llu: %s", (unsigned long long)ino,
+			 strerror(-rc));
+}
+
+/* Forgets count lookups of ino each, for n inodes (a FORGET, or a failed reply). */
+static void lookup_sub(struct fs *fs, const struct fuse_forget_data *v, size_t n)
+{
+	pthread_mutex_lock(&fs->lookup_lock);
+	for (size_t i = 0; i < n; i++)
+		idmap_sub(&fs->lookups, v[i].ino, v[i].nlookup);
+	pthread_mutex_unlock(&fs->lookup_lock);
+}
+
+static void lookup_undo(struct fs *fs, fuse_ino_t ino)
+{
+	struct fuse_forget_data f = {.ino = ino, .nlookup = 1};
+
+	lookup_sub(fs, &f, 1);
 }
 
 /* ---- freshness --------------------------------------------------------- */
@@ -279,7 +326,7 @@ static int find_child(struct fs *fs, struct node *dir, const char *name, uint64_
 	return 0;
 }
 
-/* Replies with an entry for id, keeping the reference the kernel now holds. */
+/* Replies with an entry for id, counting the lookup the kernel now holds. */
 static void reply_entry_id(struct fs *fs, fuse_req_t req, uint64_t id)
 {
 	struct fuse_entry_param e;
@@ -294,8 +341,10 @@ static void reply_entry_id(struct fs *fs, fuse_req_t req, uint64_t id)
 	fill_entry(fs, n, &e);
 	n->checked = mono_ns();
 	pthread_mutex_unlock(&n->lock);
+	put(fs, n);
+	lookup_add(fs, e.ino);
 	if (fuse_reply_entry(req, &e) != 0)
-		put(fs, n);
+		lookup_undo(fs, e.ino);
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
@@ -326,21 +375,15 @@ err:
 static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
 {
 	struct fs *fs = fuse_req_userdata(req);
-	struct node *n;
+	struct fuse_forget_data f = {.ino = ino, .nlookup = nlookup};
 
-	if (ino_node(fs, ino, &n) == 0)
-		cache_node_put(fs->c, n, nlookup + 1);
+	lookup_sub(fs, &f, 1);
 	fuse_reply_none(req);
 }
 
 static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_data *forgets)
 {
-	struct fs *fs = fuse_req_userdata(req);
-	struct node *n;
-
-	for (size_t i = 0; i < count; i++)
-		if (ino_node(fs, forgets[i].ino, &n) == 0)
-			cache_node_put(fs->c, n, forgets[i].nlookup + 1);
+	lookup_sub(fuse_req_userdata(req), forgets, count);
 	fuse_reply_none(req);
 }
 
@@ -498,6 +541,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 {
 	struct fs *fs = fuse_req_userdata(req);
 	struct dirbuf *d = (struct dirbuf *)(uintptr_t)fi->fh;
+	struct fuse_forget_data *counted = NULL; /* lookups counted for this reply */
+	size_t ncounted = 0;
 	char *buf, *p;
 	size_t left = size;
 	int rc;
@@ -507,7 +552,13 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		return;
 	}
 	buf = malloc(size);
-	if (!buf) {
+	if (buf && plus) {
+		/* Entries fit in the reply at most as many as of the smallest size. */
+		size_t min = fuse_add_direntry_plus(req, NULL, 0, "", NULL, 0);
+		counted = malloc((size / min + 1) * sizeof(*counted));
+	}
+	if (!buf || (plus && !counted)) {
+		free(buf);
 		fuse_reply_err(req, ENOMEM);
 		return;
 	}
@@ -540,13 +591,20 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				pthread_mutex_lock(&n->lock);
 				fill_entry(fs, n, &ep);
 				pthread_mutex_unlock(&n->lock);
+				put(fs, n);
+				/* The kernel takes a lookup reference on each entry. */
+				lookup_add(fs, ep.ino);
+				counted[ncounted].ino = ep.ino;
+				counted[ncounted++].nlookup = 1;
 			}
 			fuse_add_direntry_plus(req, p, left, e->name, &ep, (off_t)i + 1);
 		}
 		p += need;
 		left -= need;
 	}
-	fuse_reply_buf(req, buf, size - left);
+	if (fuse_reply_buf(req, buf, size - left) != 0)
+		lookup_sub(fs, counted, ncounted);
+	free(counted);
 	free(buf);
 }
 
@@ -1222,7 +1280,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	rc = make_child(fs, parent, name, 0, mode, fi->flags & O_EXCL, &id);
 	if (rc < 0)
 		goto err;
-	rc = cache_node_get(fs->c, id, &n); /* the kernel's lookup reference */
+	rc = cache_node_get(fs->c, id, &n); /* the open handle's reference */
 	if (rc < 0)
 		goto err;
 	pthread_mutex_lock(&n->lock);
@@ -1239,13 +1297,15 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 		put(fs, n);
 		goto err;
 	}
-	cache_node_ref(fs->c, n); /* the open handle's reference */
+	lookup_add(fs, e.ino); /* the kernel's lookup */
 	fi->fh = (uintptr_t)n;
 	if (fuse_reply_create(req, &e, fi) != 0) {
+		lookup_undo(fs, e.ino);
 		pthread_mutex_lock(&n->lock);
 		n->opens--;
+		cache_node_fd_idle(fs->c, n);
 		pthread_mutex_unlock(&n->lock);
-		cache_node_put(fs->c, n, 2);
+		put(fs, n);
 	}
 	return;
 err:
@@ -1456,20 +1516,42 @@ static const struct fuse_lowlevel_ops ops = {
 
 /* ---- the session ------------------------------------------------------- */
 
+/*
+ * True when the kernel may hold ino: it holds the root always, and any other
+ * inode from the lookup counted before the reply that gave it.
+ */
+static int kernel_knows(struct fs *fs, fuse_ino_t ino)
+{
+	int known;
+
+	if (ino == FUSE_ROOT_ID)
+		return 1;
+	pthread_mutex_lock(&fs->lookup_lock);
+	known = idmap_get(&fs->lookups, ino) > 0;
+	pthread_mutex_unlock(&fs->lookup_lock);
+	return known;
+}
+
+/*
+ * Invalidations go only to inodes this mount's kernel holds: a sync of many
+ * items the kernel never saw queues nothing.
+ */
 static void hook_inode(void *arg, uint64_t id)
 {
 	struct fs *fs = arg;
+	fuse_ino_t ino = id_to_ino(fs, id);
 
-	if (fs->nt)
-		notify_inode(fs->nt, id_to_ino(fs, id));
+	if (fs->nt && kernel_knows(fs, ino))
+		notify_inode(fs->nt, ino);
 }
 
 static void hook_entry(void *arg, uint64_t parent, const char *name)
 {
 	struct fs *fs = arg;
+	fuse_ino_t ino = id_to_ino(fs, parent);
 
-	if (fs->nt)
-		notify_entry(fs->nt, id_to_ino(fs, parent), name);
+	if (fs->nt && kernel_knows(fs, ino))
+		notify_entry(fs->nt, ino, name);
 }
 
 void fs_set_watching(struct fs *fs, int watching)
@@ -1495,7 +1577,7 @@ void fs_remote_change(struct fs *fs, int change, const char *path)
 	struct index_item it;
 	struct node *n;
 	uint64_t dir;
-	int known;
+	int known, held = 0;
 
 	if (!leaf || !fs->nt || (size_t)(leaf - path) >= sizeof(dpath) ||
 	    sync_name_hidden(leaf + 1))
@@ -1508,24 +1590,29 @@ void fs_remote_change(struct fs *fs, int change, const char *path)
 		return;
 	known = index_lookup(ix, dir, leaf, &it) == 0;
 	if (known) {
+		fuse_ino_t ino = id_to_ino(fs, it.id);
+		held = kernel_knows(fs, ino);
 		/* Checked against the server the next time the kernel asks. */
-		if (cache_node_get(fs->c, it.id, &n) == 0) {
+		if (held && cache_node_get(fs->c, it.id, &n) == 0) {
 			pthread_mutex_lock(&n->lock);
 			n->checked = 0;
 			pthread_mutex_unlock(&n->lock);
 			put(fs, n);
+			notify_attr(fs->nt, ino);
 		}
-		notify_attr(fs->nt, id_to_ino(fs, it.id));
 		index_item_release(&it);
 	}
 	/*
-	 * A name came or went: the directory is listed again, and the kernel
-	 * forgets the name (and its cached listing).  A new name the index
-	 * has, or a gone name it lacks, is the mount's own doing, as are the
-	 * changes of a file's content (handled above).
+	 * A new name the index has, or a gone name it lacks, is the mount's own
+	 * doing; so is a change to an item the kernel holds (handled above).
+	 * Otherwise the directory is listed again, and the kernel forgets the
+	 * name (and its cached listing): a lookup that the kernel sends for an
+	 * item it does not hold is answered from the listing, which must not
+	 * be trusted now.
 	 */
-	if (change == SMB_CHANGE_MODIFIED ||
-	    known == (change == SMB_CHANGE_ADDED || change == SMB_CHANGE_NEW_NAME))
+	if (change == SMB_CHANGE_MODIFIED ?
+		    known && held :
+		    known == (change == SMB_CHANGE_ADDED || change == SMB_CHANGE_NEW_NAME))
 		return;
 	if (cache_node_get(fs->c, dir, &n) == 0) {
 		pthread_mutex_lock(&n->lock);
@@ -1536,7 +1623,8 @@ void fs_remote_change(struct fs *fs, int change, const char *path)
 		pthread_mutex_unlock(&n->lock);
 		put(fs, n);
 	}
-	notify_entry(fs->nt, id_to_ino(fs, dir), leaf);
+	if (kernel_knows(fs, id_to_ino(fs, dir)))
+		notify_entry(fs->nt, id_to_ino(fs, dir), leaf);
 }
 
 int fs_mount(const struct fs_conf *conf, const char *mountpoint, struct fs **out)
@@ -1558,6 +1646,8 @@ int fs_mount(const struct fs_conf *conf, const char *mountpoint, struct fs **out
 	fs->mountpoint = strdup(mountpoint);
 	if (!fs->mountpoint)
 		goto err_free;
+	pthread_mutex_init(&fs->lookup_lock, NULL);
+	idmap_init(&fs->lookups);
 	pthread_mutex_init(&fs->ra.lock, NULL);
 	pthread_cond_init(&fs->ra.cond, NULL);
 
@@ -1697,6 +1787,8 @@ void fs_free(struct fs *fs)
 	notify_stop(fs->nt);
 	fuse_session_unmount(fs->se);
 	fuse_session_destroy(fs->se);
+	idmap_release(&fs->lookups);
+	pthread_mutex_destroy(&fs->lookup_lock);
 	free(fs->mountpoint);
 	free(fs);
 }

@@ -315,6 +315,32 @@ def test_remote_change_is_seen(smb_server, ofsyncd, make_bytes, new_size):
     assert item["base"]["size"] == new_size, item
 
 
+def test_remote_change_is_seen_after_its_node_was_freed(smb_server, ofsyncd, make_bytes):
+    """The daemon keeps a few thousand idle items in memory and frees the
+    rest, while the kernel may still cache their pages.  A file changed on
+    the server while its item was freed, then freed again before the next
+    open, still reads anew: the old pages are not kept."""
+    old = make_bytes(1 * MiB, 8)
+    new = make_bytes(1 * MiB, 9)
+    b = smb_server.backing
+    harness.write_file(b / "f.bin", old)
+    for d in ("one", "two"):
+        (b / d).mkdir()
+        for i in range(5000):  # more than the idle items kept
+            (b / d / f"f{i:04}").touch()
+    m = ofsyncd.mount(smb_server, attr_timeout=ATTR_TIMEOUT)
+    path = m.mnt / "f.bin"
+    assert read_new_fd(path) == old  # the kernel caches its pages
+    assert len(os.listdir(m.mnt / "one")) == 5000
+    st = os.stat(b / "f.bin")
+    harness.write_file(b / "f.bin", new)
+    os.utime(b / "f.bin", (st.st_mtime + 10, st.st_mtime + 10))
+    time.sleep(ATTR_TIMEOUT + 0.5)
+    assert int(os.stat(path).st_mtime) == int(st.st_mtime + 10)  # seen on the server
+    assert len(os.listdir(m.mnt / "two")) == 5000
+    assert read_new_fd(path) == new
+
+
 def test_remote_delete_and_create_are_seen(smb_server, ofsyncd):
     harness.write_file(smb_server.backing / "gone.txt", b"bye")
     m = ofsyncd.mount(smb_server, attr_timeout=ATTR_TIMEOUT)
