@@ -474,16 +474,15 @@ static void stmt_done(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
-int index_insert(struct index *ix, struct index_item *it)
+static int insert_locked(struct index *ix, struct index_item *it)
 {
 	sqlite3_stmt *st = ix->st[ST_INSERT];
 	void *pblob = NULL, *dblob = NULL;
 	int rc;
 
-	pthread_mutex_lock(&ix->lock);
 	rc = bind_fields(st, it, &pblob, &dblob);
 	if (rc < 0)
-		goto out;
+		return rc;
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)it->share);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)it->parent);
 	sqlite3_bind_text(st, 3, it->name, -1, SQLITE_STATIC);
@@ -499,10 +498,46 @@ int index_insert(struct index *ix, struct index_item *it)
 		rc = db_err(ix, "insert");
 	}
 	stmt_done(st);
-out:
-	pthread_mutex_unlock(&ix->lock);
 	free(pblob);
 	free(dblob);
+	return rc;
+}
+
+int index_insert(struct index *ix, struct index_item *it)
+{
+	int rc;
+
+	pthread_mutex_lock(&ix->lock);
+	rc = insert_locked(ix, it);
+	pthread_mutex_unlock(&ix->lock);
+	return rc;
+}
+
+int index_insert_many(struct index *ix, struct index_item *its, size_t n)
+{
+	int rc;
+
+	/*
+	 * One transaction under the lock: nobody else's write joins it, so a
+	 * rollback takes back these rows only.
+	 */
+	pthread_mutex_lock(&ix->lock);
+	rc = exec_sql(ix, "BEGIN IMMEDIATE");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		rc = insert_locked(ix, &its[i]);
+		if (rc == -EEXIST) {
+			its[i].id = 0; /* inserted meanwhile by someone else */
+			rc = 0;
+		}
+	}
+	if (rc == 0)
+		rc = exec_sql(ix, "COMMIT");
+	if (rc < 0) {
+		exec_sql(ix, "ROLLBACK");
+		for (size_t i = 0; i < n; i++)
+			its[i].id = 0;
+	}
+	pthread_mutex_unlock(&ix->lock);
 	return rc;
 }
 

@@ -95,6 +95,12 @@ int index_lookup(struct index *ix, uint64_t parent, const char *name, struct ind
 
 /* Inserts it (its id is ignored and set).  0, -EEXIST for a taken name, -EIO. */
 int index_insert(struct index *ix, struct index_item *it);
+/*
+ * Inserts n items in one transaction (a directory's new names): each gets
+ * its id, or 0 when its name was taken meanwhile.  On failure none is
+ * inserted.  0, -ENOSPC or -EIO.
+ */
+int index_insert_many(struct index *ix, struct index_item *its, size_t n);
 /* Writes every field of the row except parent and name.  0, -ENOENT, -EIO. */
 int index_update(struct index *ix, const struct index_item *it);
 /*

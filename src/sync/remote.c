@@ -65,24 +65,33 @@ int sync_apply_remote(struct cache *c, struct node *n, const struct smb_stat *st
 	return 1;
 }
 
+/* Fills it (initialized here) as the server's entry name below parent.  0 or -ENOMEM. */
+static int item_from_remote(struct index_item *it, uint64_t share, uint64_t parent,
+			    const char *name, const struct smb_stat *st)
+{
+	index_item_init(it);
+	it->share = share;
+	it->parent = parent;
+	it->name = strdup(name);
+	if (!it->name)
+		return -ENOMEM;
+	it->type = st->type == SMB_DIR ? ITEM_DIR : ITEM_FILE;
+	sync_base_from_stat(&it->base, st);
+	it->size = st->size;
+	it->mtime = st->mtime * 100;
+	it->mode = st->mode ? st->mode : (it->type == ITEM_DIR ? 0755 : 0644);
+	return 0;
+}
+
 int sync_insert_remote(struct cache *c, uint64_t share, uint64_t parent, const char *name,
 		       const struct smb_stat *st, uint64_t *id)
 {
 	struct index_item it;
 	int rc;
 
-	index_item_init(&it);
-	it.share = share;
-	it.parent = parent;
-	it.name = strdup(name);
-	if (!it.name)
-		return -ENOMEM;
-	it.type = st->type == SMB_DIR ? ITEM_DIR : ITEM_FILE;
-	sync_base_from_stat(&it.base, st);
-	it.size = st->size;
-	it.mtime = st->mtime * 100;
-	it.mode = st->mode ? st->mode : (it.type == ITEM_DIR ? 0755 : 0644);
-	rc = index_insert(cache_index(c), &it);
+	rc = item_from_remote(&it, share, parent, name, st);
+	if (rc == 0)
+		rc = index_insert(cache_index(c), &it);
 	if (rc == 0)
 		*id = it.id;
 	index_item_release(&it);
@@ -218,6 +227,8 @@ int sync_refresh_dir(struct cache *c, struct smb *s, struct node *dir)
 {
 	struct listing l = {0};
 	struct stale st = {0};
+	struct index_item *fresh = NULL;
+	size_t nfresh = 0;
 	char path[4096];
 	uint64_t id;
 	int rc;
@@ -228,8 +239,28 @@ int sync_refresh_dir(struct cache *c, struct smb *s, struct node *dir)
 	rc = smb_list(s, path, collect, &l);
 	if (rc < 0)
 		goto out;
-	for (size_t i = 0; i < l.n && rc == 0; i++)
+	/* Names new to the index go in together: one transaction, not one each. */
+	fresh = calloc(l.n ? l.n : 1, sizeof(*fresh));
+	if (!fresh) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < l.n && rc == 0; i++) {
+		struct index_item old;
+		rc = index_lookup(cache_index(c), dir->id, l.names[i], &old);
+		if (rc == -ENOENT) {
+			rc = item_from_remote(&fresh[nfresh], dir->it.share, dir->id, l.names[i],
+					      &l.st[i]);
+			nfresh++;
+			continue;
+		}
+		if (rc < 0)
+			break;
+		index_item_release(&old);
 		rc = merge_entry(c, dir, l.names[i], &l.st[i], &id);
+	}
+	if (rc == 0 && nfresh)
+		rc = index_insert_many(cache_index(c), fresh, nfresh);
 	if (rc < 0)
 		goto out;
 
@@ -249,6 +280,9 @@ int sync_refresh_dir(struct cache *c, struct smb *s, struct node *dir)
 	rc = cache_node_save(c, dir);
 	pthread_mutex_unlock(&dir->lock);
 out:
+	for (size_t i = 0; i < nfresh; i++)
+		index_item_release(&fresh[i]);
+	free(fresh);
 	for (size_t i = 0; i < l.n; i++)
 		free(l.names[i]);
 	free(l.names);
