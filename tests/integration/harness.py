@@ -545,7 +545,8 @@ class DaemonFactory:
                 self.tmp / f"cache{sfx}", self.tmp / f"ofsyncd{sfx}.log")
 
     def mount(self, smb_server, extra_opts=(), attr_timeout=1, expect_fail=False, guest=True,
-              unc=None, mnt=None, cache_dir=None, socket_path=None, timeout=MOUNT_TIMEOUT):
+              unc=None, mnt=None, cache_dir=None, socket_path=None, timeout=MOUNT_TIMEOUT,
+              env=None):
         """Starts `ofsyncd -f -o cache_dir=..,socket=..,[guest,]attr_timeout=N[,extra] UNC MNT`.
 
         Returns a Mount once MNT is a mount and the socket exists.  With
@@ -566,7 +567,7 @@ class DaemonFactory:
                 unc or smb_server.unc, str(mnt)]
         if expect_fail:
             return self.run(argv, log=log)
-        return self.start(argv, [mnt], socket_path, cache_dir, log, timeout)
+        return self.start(argv, [mnt], socket_path, cache_dir, log, timeout, env=env)
 
     def start(self, argv, mnts, socket_path, cache_dir, log=None, timeout=MOUNT_TIMEOUT,
               env=None):
