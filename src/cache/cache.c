@@ -268,6 +268,19 @@ int cache_node_get(struct cache *c, uint64_t id, struct node **out)
 	return 0;
 }
 
+int cache_node_peek(struct cache *c, uint64_t id, struct node **out)
+{
+	struct node *n;
+
+	pthread_mutex_lock(&c->lock);
+	n = find_loaded_locked(c, id);
+	if (n && n->refs++ == 0)
+		lru_unlink_locked(c, n);
+	pthread_mutex_unlock(&c->lock);
+	*out = n;
+	return n ? 0 : -ENOENT;
+}
+
 void cache_node_ref(struct cache *c, struct node *n)
 {
 	pthread_mutex_lock(&c->lock);

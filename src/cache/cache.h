@@ -68,6 +68,8 @@ struct index *cache_index(struct cache *c);
  * index when it is not in memory.  0, -ENOENT or -EIO.
  */
 int cache_node_get(struct cache *c, uint64_t id, struct node **out);
+/* As cache_node_get for a node in memory; -ENOENT (no load) when it is not. */
+int cache_node_peek(struct cache *c, uint64_t id, struct node **out);
 /* Adds one reference to a node the caller already holds. */
 void cache_node_ref(struct cache *c, struct node *n);
 /*

@@ -193,12 +193,10 @@ static int fresh_at(struct fs *fs, int64_t t, int64_t now, int mono)
 /* ---- attributes -------------------------------------------------------- */
 
 /* With n->lock held. */
-static void fill_attr(struct fs *fs, const struct node *n, struct stat *st)
+static void fill_attr_item(struct fs *fs, const struct index_item *it, struct stat *st)
 {
-	const struct index_item *it = &n->it;
-
 	memset(st, 0, sizeof(*st));
-	st->st_ino = id_to_ino(fs, n->id);
+	st->st_ino = id_to_ino(fs, it->id);
 	if (it->type == ITEM_DIR) {
 		st->st_mode = S_IFDIR | (it->mode & 07777 ? it->mode & 07777 : 0755);
 		st->st_nlink = 2;
@@ -215,6 +213,12 @@ static void fill_attr(struct fs *fs, const struct node *n, struct stat *st)
 	st->st_mtim.tv_nsec = it->mtime % 1000000000;
 	st->st_atim = st->st_mtim;
 	st->st_ctim = st->st_mtim;
+}
+
+/* With n->lock held. */
+static void fill_attr(struct fs *fs, const struct node *n, struct stat *st)
+{
+	fill_attr_item(fs, &n->it, st);
 }
 
 static void fill_entry(struct fs *fs, const struct node *n, struct fuse_entry_param *e)
@@ -424,6 +428,7 @@ struct dirent_snap {
 	char *name;
 	uint64_t id;
 	int type;
+	struct stat st; /* the attributes in the index then ("." and "..": none) */
 };
 
 struct dirbuf {
@@ -433,7 +438,8 @@ struct dirbuf {
 	int filled;	     /* v is taken (the kernel serializes a handle's readdirs) */
 };
 
-static int dirbuf_add(struct dirbuf *d, const char *name, uint64_t id, int type)
+static int dirbuf_add(struct dirbuf *d, const char *name, uint64_t id, int type,
+		      const struct stat *st)
 {
 	if (d->n == d->cap) {
 		size_t cap = d->cap ? d->cap * 2 : 32;
@@ -448,6 +454,8 @@ static int dirbuf_add(struct dirbuf *d, const char *name, uint64_t id, int type)
 		return -ENOMEM;
 	d->v[d->n].id = id;
 	d->v[d->n].type = type;
+	if (st)
+		d->v[d->n].st = *st;
 	d->n++;
 	return 0;
 }
@@ -460,22 +468,32 @@ static void dirbuf_free(struct dirbuf *d)
 	free(d);
 }
 
+struct snap_ctx {
+	struct fs *fs;
+	struct dirbuf *d;
+};
+
 static int snap_child(void *arg, const struct index_item *it)
 {
+	struct snap_ctx *sc = arg;
+	struct stat st;
+
 	if (sync_name_hidden(it->name))
 		return 0;
-	return dirbuf_add(arg, it->name, it->id, it->type);
+	fill_attr_item(sc->fs, it, &st);
+	return dirbuf_add(sc->d, it->name, it->id, it->type, &st);
 }
 
 /* Takes the listing of d's directory from the index.  0 or -errno. */
 static int dirbuf_fill(struct fs *fs, struct dirbuf *d)
 {
-	int rc = dirbuf_add(d, ".", d->id, ITEM_DIR);
+	struct snap_ctx sc = {fs, d};
+	int rc = dirbuf_add(d, ".", d->id, ITEM_DIR, NULL);
 
 	if (rc == 0)
-		rc = dirbuf_add(d, "..", d->parent, ITEM_DIR);
+		rc = dirbuf_add(d, "..", d->parent, ITEM_DIR, NULL);
 	if (rc == 0)
-		rc = index_children(cache_index(fs->c), d->id, snap_child, d);
+		rc = index_children(cache_index(fs->c), d->id, snap_child, &sc);
 	d->filled = rc == 0;
 	if (rc < 0) {
 		for (size_t i = 0; i < d->n; i++)
@@ -586,12 +604,24 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 				ep.attr.st_ino = id_to_ino(fs, e->id);
 				ep.attr.st_mode = S_IFDIR;
 			} else {
-				if (cache_node_get(fs->c, e->id, &n) < 0)
-					continue; /* removed since opendir */
-				pthread_mutex_lock(&n->lock);
-				fill_entry(fs, n, &ep);
-				pthread_mutex_unlock(&n->lock);
-				put(fs, n);
+				/*
+				 * A node in memory may be ahead of the row (a write
+				 * under way); else the row read with the listing is
+				 * the item, with no query of its own.
+				 */
+				if (cache_node_peek(fs->c, e->id, &n) == 0) {
+					pthread_mutex_lock(&n->lock);
+					fill_entry(fs, n, &ep);
+					pthread_mutex_unlock(&n->lock);
+					put(fs, n);
+				} else {
+					memset(&ep, 0, sizeof(ep));
+					ep.ino = id_to_ino(fs, e->id);
+					ep.generation = 1;
+					ep.attr_timeout = ttl(fs);
+					ep.entry_timeout = ep.attr_timeout;
+					ep.attr = e->st;
+				}
 				/* The kernel takes a lookup reference on each entry. */
 				lookup_add(fs, ep.ino);
 				counted[ncounted].ino = ep.ino;
