@@ -1027,23 +1027,18 @@ static int name_ok(const char *name)
 }
 
 /*
- * Records an item the server just created at dir/name: its stat (st, or
- * asked for when NULL) goes into the index, replacing a stale entry of that
- * name.  *id gets its id.
+ * Records an item the server just created at dir/name: its stat goes into
+ * the index, replacing a stale entry of that name.  *id gets its id.
  */
 static int record_created(struct fs *fs, struct node *dir, const char *name, const char *path,
-			  const struct smb_stat *known, uint64_t *id)
+			  uint64_t *id)
 {
 	struct smb_stat st;
 	int rc;
 
-	if (known) {
-		st = *known;
-	} else {
-		rc = smb_stat(fs->s, path, &st);
-		if (rc < 0)
-			return rc;
-	}
+	rc = smb_stat(fs->s, path, &st);
+	if (rc < 0)
+		return rc;
 	rc = sync_insert_remote(fs->c, dir->it.share, dir->id, name, &st, id);
 	if (rc == -EEXIST) {
 		rc = sync_refresh_name(fs->c, fs->s, dir, name, id);
@@ -1075,11 +1070,13 @@ static int journal(struct fs *fs, int kind, uint64_t item, const char *path, con
 }
 
 /*
- * Creates name in pn offline: a new index row flagged created (not on the
- * server), and a journal entry to create it there later.
+ * Creates name in pn in the cache: a new index row flagged created (not on
+ * the server), and, with journaled, a journal entry to create it there
+ * later.  Without one the item's first upload creates it (a file: see
+ * make_child).
  */
 static int make_child_local(struct fs *fs, struct node *pn, const char *name, const char *path,
-			    int dir, mode_t mode, uint64_t *id)
+			    int dir, mode_t mode, int journaled, uint64_t *id)
 {
 	struct index_item it;
 	int rc;
@@ -1097,7 +1094,7 @@ static int make_child_local(struct fs *fs, struct node *pn, const char *name, co
 	it.flags = ITEM_F_CREATED;
 	it.listed = dir ? now_ns() : 0; /* new and empty: nothing to list */
 	rc = index_insert(cache_index(fs->c), &it);
-	if (rc == 0)
+	if (rc == 0 && journaled)
 		rc = journal(fs, dir ? JOP_MKDIR : JOP_CREATE, it.id, path, NULL, NULL);
 	if (rc == 0)
 		*id = it.id;
@@ -1107,18 +1104,27 @@ static int make_child_local(struct fs *fs, struct node *pn, const char *name, co
 
 /*
  * Creates name in directory parent (a file, or a directory when dir is set)
- * on the server and records it in the index; offline, in the cache and the
- * journal.  *id gets its id.
+ * and records it in the index; offline, in the cache and the journal.  *id
+ * gets its id.
+ *
+ * A directory is created on the server at once.  A file, online too, starts
+ * in the cache only (created, no journal entry): its first upload, at close
+ * or fsync, creates it on the server under the name it has then, with its
+ * content, in one CREATE (push.c).  A new file that is renamed or removed
+ * before its upload costs the server nothing, and a new file costs one
+ * CREATE instead of an empty one made here and replaced at upload.  The
+ * price: the server does not show the name until the first close, and a
+ * file another client made under the same name meanwhile (unknown here
+ * within attr_timeout) is found at upload, a conflict with both kept,
+ * instead of being opened here.
  */
 static int make_child(struct fs *fs, fuse_ino_t parent, const char *name, int dir, mode_t mode,
-		      int excl, uint64_t *id)
+		      uint64_t *id)
 {
 	char path[PATH_MAX];
 	struct index_item old;
-	struct smb_stat st;
-	struct smb_file *f;
 	struct node *pn;
-	int rc, have_st = 0;
+	int rc;
 
 	rc = name_ok(name);
 	if (rc < 0)
@@ -1134,22 +1140,17 @@ static int make_child(struct fs *fs, fuse_ino_t parent, const char *name, int di
 	} else if (dir) {
 		rc = smb_mkdir(fs->s, path, mode & 07777);
 	} else {
-		rc = smb_open(fs->s, path, O_WRONLY | O_CREAT | (excl ? O_EXCL : 0), mode & 07777,
-			      &f);
-		if (rc == 0) {
-			/* Its stat from the open handle: no second open by name. */
-			have_st = smb_fstat(fs->s, f, &st) == 0;
-			rc = smb_close(fs->s, f);
-		}
+		rc = -EINPROGRESS; /* a file: created by its first upload */
 	}
 	if (rc == 0) {
-		rc = record_created(fs, pn, name, path, have_st ? &st : NULL, id);
-	} else if (smb_is_conn_error(rc)) {
+		rc = record_created(fs, pn, name, path, id);
+	} else if (smb_is_conn_error(rc) || rc == -EINPROGRESS) {
 		if (index_lookup(cache_index(fs->c), pn->id, name, &old) == 0) {
 			index_item_release(&old);
 			rc = -EEXIST;
 		} else {
-			rc = make_child_local(fs, pn, name, path, dir, mode, id);
+			rc = make_child_local(fs, pn, name, path, dir, mode, rc != -EINPROGRESS,
+					      id);
 		}
 	}
 out:
@@ -1166,7 +1167,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	uint64_t id;
 	int rc;
 
-	rc = make_child(fs, parent, name, 0, mode, fi->flags & O_EXCL, &id);
+	rc = make_child(fs, parent, name, 0, mode, &id);
 	if (rc < 0)
 		goto err;
 	rc = cache_node_get(fs->c, id, &n); /* the kernel's lookup reference */
@@ -1203,7 +1204,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	struct fs *fs = fuse_req_userdata(req);
 	uint64_t id;
-	int rc = make_child(fs, parent, name, 1, mode, 0, &id);
+	int rc = make_child(fs, parent, name, 1, mode, &id);
 
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -1235,13 +1236,51 @@ static int remove_local(struct fs *fs, const struct index_item *it, const char *
 	return rc;
 }
 
+/*
+ * For a file only the cache has (created here and not uploaded; with
+ * no_journal, also without journal entries, so the server will not hear of
+ * it from the journal either): keeps its uploads off (sync_push_hold), after
+ * waiting for one in progress.  Returns 1 with *np referenced and held
+ * (sync_push_release, then put), 0 when the server has or will have it (an
+ * upload may just have ended), or a negative errno.
+ */
+static int hold_local_only(struct fs *fs, uint64_t id, int no_journal, struct node **np)
+{
+	uint64_t pending = 0;
+	struct node *n;
+	int rc, local;
+
+	rc = cache_node_get(fs->c, id, &n);
+	if (rc < 0)
+		return rc;
+	rc = sync_push_hold(n);
+	if (rc < 0) {
+		put(fs, n);
+		return rc;
+	}
+	pthread_mutex_lock(&n->lock);
+	local = !n->unlinked && n->it.type == ITEM_FILE && (n->it.flags & ITEM_F_CREATED);
+	pthread_mutex_unlock(&n->lock);
+	if (local && no_journal) {
+		rc = index_journal_item_pending(cache_index(fs->c), id, &pending);
+		local = rc == 0 && pending == 0;
+	}
+	if (!local) {
+		sync_push_release(n);
+		put(fs, n);
+		return rc;
+	}
+	*np = n;
+	return 1;
+}
+
 /* unlink and rmdir: remove on the server (or journal it), then from the index. */
 static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int want_dir)
 {
 	struct fs *fs = fuse_req_userdata(req);
+	struct node *dir, *held = NULL;
 	struct index_item it;
 	char path[PATH_MAX];
-	struct node *dir;
 	int rc;
 
 	rc = ino_node(fs, parent, &dir);
@@ -1257,6 +1296,13 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int
 		rc = -ENOTDIR;
 	else if (!want_dir && it.type == ITEM_DIR)
 		rc = -EISDIR;
+	if (rc == 0 && it.type == ITEM_FILE && (it.flags & ITEM_F_CREATED)) {
+		/* Not on the server: no upload may put it there while it goes. */
+		rc = hold_local_only(fs, it.id, 0, &held);
+		if (rc == 0)
+			it.flags &= ~ITEM_F_CREATED; /* uploaded meanwhile */
+		rc = rc < 0 ? rc : 0;
+	}
 	if (rc == 0 && (journaling(fs, it.id) || (it.flags & ITEM_F_CREATED)))
 		rc = -ECONNREFUSED; /* take the offline way below */
 	else if (rc == 0)
@@ -1275,6 +1321,10 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int
 		rc = cache_delete_tree(fs->c, it.id);
 	if (rc == -ENOSPC && cache_free_tree_data(fs->c, it.id) == 0)
 		rc = cache_delete_tree(fs->c, it.id);
+	if (held) {
+		sync_push_release(held);
+		put(fs, held);
+	}
 	index_item_release(&it);
 err:
 	fuse_reply_err(req, -rc);
@@ -1290,6 +1340,53 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	remove_name(req, parent, name, 1);
 }
 
+/*
+ * Renames n, a file only the cache has (hold_local_only), to npid/newname:
+ * the server hears nothing now, and the first upload creates the file under
+ * the new name.  A target dst the server has is taken over online: n
+ * becomes a new version of it (dst's base, every byte dirty), so that its
+ * upload replaces dst by temporary name and rename after checking it
+ * unchanged, as any upload does, and the server never goes without the name
+ * (the save-by-rename of editors).  Offline, or for a target without a
+ * base, the target is removed as unlink would; one only the cache has goes
+ * without a trace.  Returns 0 or a negative errno.
+ */
+static int rename_local(struct fs *fs, struct node *n, const struct index_item *dst, uint64_t npid,
+			const char *newname, const char *to)
+{
+	int rc = 0, take = 0;
+
+	if (dst) {
+		take = dst->type == ITEM_FILE && !(dst->flags & ITEM_F_CREATED) &&
+		       dst->base.valid && !journaling(fs, dst->id);
+		if (!take && !(dst->flags & ITEM_F_CREATED) && !journaling(fs, dst->id)) {
+			rc = smb_unlink(fs->s, to);
+			rc = rc == -ENOENT ? 0 : rc;
+			if (smb_is_conn_error(rc))
+				rc = remove_local(fs, dst, to);
+		} else if (!take) {
+			rc = remove_local(fs, dst, to);
+		}
+		if (rc == 0)
+			rc = cache_delete_tree(fs->c, dst->id);
+	}
+	if (rc == 0)
+		rc = index_move(cache_index(fs->c), n->id, npid, newname);
+	if (rc == 0 && take) {
+		pthread_mutex_lock(&n->lock);
+		n->it.base = dst->base;
+		n->it.flags &= ~ITEM_F_CREATED;
+		rangeset_clear(&n->it.dirty);
+		if (n->it.size > 0)
+			rc = rangeset_add(&n->it.dirty, 0, (uint64_t)n->it.size);
+		n->it.gen++;
+		if (rc == 0)
+			rc = cache_node_save(fs->c, n);
+		pthread_mutex_unlock(&n->lock);
+	}
+	return rc;
+}
+
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
@@ -1297,6 +1394,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	char from[PATH_MAX], to[PATH_MAX];
 	struct index_item src, dst;
 	uint64_t pid = ino_to_id(fs, parent), npid = ino_to_id(fs, newparent);
+	struct node *held = NULL;
 	int rc, have_dst;
 
 	if (flags & RENAME_EXCHANGE) {
@@ -1322,6 +1420,15 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	else if (have_dst && dst.type == ITEM_DIR &&
 		 index_children(cache_index(fs->c), dst.id, has_children_cb, NULL))
 		rc = -ENOTEMPTY;
+	if (rc == 0 && src.type == ITEM_FILE && (src.flags & ITEM_F_CREATED)) {
+		rc = hold_local_only(fs, src.id, 1, &held);
+		if (rc == 1) {
+			rc = rename_local(fs, held, have_dst ? &dst : NULL, npid, newname, to);
+			sync_push_release(held);
+			put(fs, held);
+			goto out;
+		}
+	}
 	if (rc == 0 && (journaling(fs, src.id) || sync_is_suspended(fs->c, npid)))
 		rc = -ECONNREFUSED; /* take the offline way below */
 	else if (rc == 0)
@@ -1340,6 +1447,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		rc = cache_delete_tree(fs->c, dst.id);
 	if (rc == 0)
 		rc = index_move(cache_index(fs->c), src.id, npid, newname);
+out:
 	if (have_dst)
 		index_item_release(&dst);
 	index_item_release(&src);
