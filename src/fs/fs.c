@@ -28,7 +28,13 @@
  * Writes go to the cache file and mark bytes present and dirty; flush (every
  * close) and fsync push a dirty file to the server (sync_push_file).
  */
-#define FUSE_USE_VERSION 35
+/*
+ * 3.12 (written 312): below it, fuse_session_loop_mt is the 3.2 entry point,
+ * which reads the fuse_loop_cfg_create() object we pass as the old
+ * two-field struct: clone_fd came out set and max_idle_threads 0, so every
+ * request started a thread (and cloned /dev/fuse) and ended it.
+ */
+#define FUSE_USE_VERSION 312
 #include "fs/fs.h"
 
 #include <errno.h>
