@@ -8,8 +8,9 @@
  *      server's current file;
  *   3. stat the target and compare it with the base: a change there is a
  *      conflict and the temporary file is removed;
- *   4. rename the temporary file over the target, set its times, stat it,
- *      and record that as the new base; the item is clean only if its
+ *   4. rename the temporary file over the target, stat it, set its times
+ *      if the server's differ from ours by more than MTIME_SLACK, and record
+ *      the server's stat as the new base; the item is clean only if its
  *      generation did not move during the upload.
  *
  * A small file new to the server (no base: created here) skips the
@@ -136,6 +137,13 @@ struct snapshot {
 
 /* A new file up to this size is created under its real name (see the top). */
 #define DIRECT_MAX (1 << 20)
+
+/*
+ * How far the server's mtime of a file just uploaded may be from ours
+ * before ours is set there (upload): 2 s, the granularity of FAT and the
+ * tolerance of robocopy /FFT.
+ */
+#define MTIME_SLACK (2 * (int64_t)1000000000)
 
 /* Copies the content into the open temporary file. */
 static int copy_content(struct cache *c, struct smb *s, struct node *n, const struct snapshot *sn,
@@ -434,7 +442,7 @@ static int upload(struct cache *c, struct smb *s, struct node *n, const struct s
 	const struct snapshot sn = *snp;
 	char path[4096];
 	struct smb_stat now;
-	int rc;
+	int rc, again = 0;
 
 	rc = index_path(cache_index(c), n->id, path, sizeof(path));
 	if (rc < 0)
@@ -445,17 +453,34 @@ static int upload(struct cache *c, struct smb *s, struct node *n, const struct s
 		rc = send_via_temp(c, s, n, &sn, path);
 	if (rc < 0)
 		return rc;
-	rc = smb_utimes(s, path, sn.mtime, sn.mtime);
+	/*
+	 * The server dated the file when it was written (the close above): at
+	 * close, within MTIME_SLACK of our mtime.  Setting ours costs three
+	 * round trips (libsmbclient opens the file by name again), so it is set
+	 * only when the two differ more: an upload long after the write, or a
+	 * time set by the user (touch -d, cp -p).  The base is what the server
+	 * says, as always.
+	 */
+	rc = smb_stat(s, path, &now);
 	if (rc < 0)
-		log_debug("upload of %s: cannot set times: %s", path, strerror(-rc));
+		return rc;
+	if (now.mtime * 100 - sn.mtime > MTIME_SLACK || sn.mtime - now.mtime * 100 > MTIME_SLACK) {
+		rc = smb_utimes(s, path, sn.mtime, sn.mtime);
+		if (rc < 0)
+			log_debug("upload of %s: cannot set times: %s", path, strerror(-rc));
+		again = 1;
+	}
 	/*
 	 * SMB keeps only the read-only attribute of a mode, and the file we
 	 * created is writable: a call only for a mode without write bits.
 	 */
-	rc = (sn.mode & 0222) ? 0 : smb_chmod(s, path, sn.mode & 07777);
-	if (rc < 0)
-		log_debug("upload of %s: cannot set mode: %s", path, strerror(-rc));
-	rc = smb_stat(s, path, &now);
+	if (!(sn.mode & 0222)) {
+		rc = smb_chmod(s, path, sn.mode & 07777);
+		if (rc < 0)
+			log_debug("upload of %s: cannot set mode: %s", path, strerror(-rc));
+		again = 1;
+	}
+	rc = again ? smb_stat(s, path, &now) : 0;
 	if (rc < 0)
 		return rc;
 

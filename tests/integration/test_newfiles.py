@@ -151,3 +151,25 @@ def test_new_file_whose_upload_failed_survives_kill9(smb_server, ofsyncd, make_b
     assert st["dirty_items"] == 0 and st["pending_ops"] == 0 and st["conflicts"] == 0, st
     assert (b / "made.bin").read_bytes() == data
     assert names(b) == ["made.bin"]
+
+
+def test_new_file_times(smb_server, ofsyncd):
+    """The server dates a file uploaded at close itself (within 2 s of the
+    time here); a time set by the user reaches the server exactly."""
+    import time
+
+    b = smb_server.backing
+    m = ofsyncd.mount(smb_server)
+    t0 = time.time()
+    harness.write_file(m.mnt / "now.txt", b"now\n")
+    assert abs(os.stat(b / "now.txt").st_mtime - t0) < 5
+    assert abs(os.stat(m.mnt / "now.txt").st_mtime - os.stat(b / "now.txt").st_mtime) <= 2
+    old = 1000000000.25  # 2001
+    with open(m.mnt / "old.txt", "wb") as f:
+        f.write(b"old\n")
+        f.flush()
+        os.utime(f.fileno(), (old, old))
+    assert os.stat(b / "old.txt").st_mtime == old
+    assert os.stat(m.mnt / "old.txt").st_mtime == old
+    st = m.status()
+    assert st["dirty_items"] == 0 and st["conflicts"] == 0, st
