@@ -15,17 +15,18 @@
  *
  * A small file new to the server (no base: created here) skips the
  * temporary name: it is created under its real name with O_EXCL, written,
- * closed, and its times set.  The temporary name protects a good file from
- * being replaced by a half-written one; a new name has no file to protect,
- * and O_EXCL does the check of step 3 (a file someone else put there is a
- * conflict, both kept) in the same round trip.  It saves a third of the
- * round trips of a new file (CREATE, stat and rename of the temporary).
- * What another client may see meanwhile is what any SMB copy shows: an
- * empty file under the new name, then the whole of it (DIRECT_MAX bytes go
- * in one or a few writes).  If the upload fails midway the partial file is
- * removed; if the daemon dies midway it stays, and the next upload finds a
- * file it does not know there: a FileCreatedOnClient_FileOnServer conflict,
- * both copies kept, nothing lost.
+ * closed, and stat'ed as in step 4.  The temporary name protects a good
+ * file from being replaced by a half-written one; a new name has no file to
+ * protect, and O_EXCL does the check of step 3 (a file someone else put
+ * there is a conflict, both kept) in the same round trip.  It saves the
+ * stat of the target and the rename of the temporary: four round trips.
+ * What another client may see meanwhile is what any SMB copy shows: the
+ * new name with part of the content, for the few writes (at most
+ * DIRECT_MAX bytes) between the create and the close.
+ * If the upload fails midway the partial file is removed; if the daemon
+ * dies or the connection drops midway it stays, and the next upload finds
+ * a file it does not know there: a FileCreatedOnClient_FileOnServer
+ * conflict, both copies kept, nothing lost.
  *
  * One upload of a node at a time: uploads and local-only renames (sync.h,
  * sync_push_hold) of the same node wait for each other, so that an upload
