@@ -1108,6 +1108,31 @@ static int make_child_local(struct fs *fs, struct node *pn, const char *name, co
 	return rc;
 }
 
+static int has_children_cb(void *arg, const struct index_item *it);
+
+/*
+ * A directory this mount just made on the server was empty there at time
+ * t (taken before the mkdir): as good as a listing taken then, so lookups
+ * of new names in it are answered here for attr_timeout (a cp -r or tar x
+ * fills many small directories within that).  Not for an index entry that
+ * already has children (a stale one the mkdir found again).
+ */
+static void mark_listed(struct fs *fs, uint64_t id, int64_t t)
+{
+	struct node *n;
+
+	if (index_children(cache_index(fs->c), id, has_children_cb, NULL) != 0 ||
+	    cache_node_get(fs->c, id, &n) < 0)
+		return;
+	pthread_mutex_lock(&n->lock);
+	if (n->it.type == ITEM_DIR && n->it.listed < t) {
+		n->it.listed = t;
+		cache_node_save(fs->c, n);
+	}
+	pthread_mutex_unlock(&n->lock);
+	put(fs, n);
+}
+
 /*
  * Creates name in directory parent (a file, or a directory when dir is set)
  * and records it in the index; offline, in the cache and the journal.  *id
@@ -1129,6 +1154,7 @@ static int make_child(struct fs *fs, fuse_ino_t parent, const char *name, int di
 {
 	char path[PATH_MAX];
 	struct index_item old;
+	int64_t made = 0;
 	struct node *pn;
 	int rc;
 
@@ -1144,12 +1170,15 @@ static int make_child(struct fs *fs, fuse_ino_t parent, const char *name, int di
 	if (journaling(fs, pn->id) || (pn->it.flags & ITEM_F_CREATED)) {
 		rc = -ECONNREFUSED; /* take the offline way below */
 	} else if (dir) {
+		made = now_ns();
 		rc = smb_mkdir(fs->s, path, mode & 07777);
 	} else {
 		rc = -EINPROGRESS; /* a file: created by its first upload */
 	}
 	if (rc == 0) {
 		rc = record_created(fs, pn, name, path, id);
+		if (rc == 0)
+			mark_listed(fs, *id, made);
 	} else if (smb_is_conn_error(rc) || rc == -EINPROGRESS) {
 		if (index_lookup(cache_index(fs->c), pn->id, name, &old) == 0) {
 			index_item_release(&old);

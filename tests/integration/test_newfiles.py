@@ -173,3 +173,21 @@ def test_new_file_times(smb_server, ofsyncd):
     assert os.stat(m.mnt / "old.txt").st_mtime == old
     st = m.status()
     assert st["dirty_items"] == 0 and st["conflicts"] == 0, st
+
+
+def test_new_directory_is_listed_for_attr_timeout(smb_server, ofsyncd):
+    """A directory made through the mount was empty on the server when made:
+    names in it are answered from the cache for attr_timeout, then asked for
+    again (a file another client put there shows up)."""
+    import time
+
+    b = smb_server.backing
+    m = ofsyncd.mount(smb_server, attr_timeout=2)
+    t = time.monotonic()
+    os.mkdir(m.mnt / "new")
+    harness.write_file(b / "new" / "theirs.txt", b"theirs\n")
+    seen = os.path.exists(m.mnt / "new" / "theirs.txt")
+    if time.monotonic() - t < 1.5:  # a slow machine may be past the timeout already
+        assert not seen
+    assert harness.wait_for(lambda: os.path.exists(m.mnt / "new" / "theirs.txt"), 10)
+    assert (m.mnt / "new" / "theirs.txt").read_bytes() == b"theirs\n"
