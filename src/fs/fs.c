@@ -47,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -77,6 +78,26 @@ struct readahead {
 	int started;
 };
 
+/*
+ * The names of one directory as the server had them at `taken` (a names-only
+ * listing), to answer lookups of names neither the index nor the server has
+ * during a burst of them: cp, tar x and unzip look up every new name before
+ * creating it, and each such miss costs Samba a scan of the whole directory
+ * (its match is case-insensitive), so a directory of n names filled by us
+ * costs n^2/2 entries read on the server.  The second miss answered by the
+ * server in the same directory within attr_timeout takes a listing; names
+ * absent from it are absent for attr_timeout after it was taken, as from
+ * any listing.  One directory at a time: the one being filled.
+ */
+struct names_snap {
+	pthread_mutex_t lock; /* protects every field below */
+	uint64_t dir;	      /* the directory listed (or missed in), 0 for none */
+	int64_t taken;	      /* monotonic ns before the listing, 0 for none */
+	int64_t missed;	      /* monotonic ns of the last miss in dir the server answered */
+	char **names;	      /* sorted (cmp_name_nocase), n of them */
+	size_t n, cap;
+};
+
 struct fs {
 	struct fs_conf conf;	 /* constant after mount */
 	struct cache *c;	 /* borrowed */
@@ -84,6 +105,7 @@ struct fs {
 	struct fuse_session *se; /* constant after mount */
 	struct notify *nt;	 /* set by fs_run before the loop starts */
 	struct readahead ra;	 /* the read-ahead thread and its queue */
+	struct names_snap snap;	 /* names of the directory being filled */
 	char *mountpoint;	 /* constant */
 	int64_t ttl_ns;		 /* attr_timeout in ns */
 	uid_t uid;		 /* owner shown for every item */
@@ -225,6 +247,96 @@ static int dir_is_fresh(struct fs *fs, struct node *dir)
 	return fresh;
 }
 
+/* With snap->lock held, or on a snapshot of one's own. */
+static void snap_clear(struct names_snap *snap)
+{
+	for (size_t i = 0; i < snap->n; i++)
+		free(snap->names[i]);
+	free(snap->names);
+	snap->names = NULL;
+	snap->n = snap->cap = 0;
+	snap->taken = 0;
+}
+
+static int snap_add(void *arg, const char *name)
+{
+	struct names_snap *snap = arg;
+
+	if (snap->n == snap->cap) {
+		size_t cap = snap->cap ? snap->cap * 2 : 256;
+		char **v = realloc(snap->names, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		snap->names = v;
+		snap->cap = cap;
+	}
+	snap->names[snap->n] = strdup(name);
+	return snap->names[snap->n] ? (snap->n++, 0) : -ENOMEM;
+}
+
+/*
+ * The server matches names without case (Samba, Windows): a name that
+ * differs from a listed one only in case is not taken as absent.  Case is
+ * folded for ASCII only; another letter in another case is taken as absent,
+ * and the server tells at the upload (a conflict, both kept).
+ */
+static int cmp_name_nocase(const void *a, const void *b)
+{
+	return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* True when a listing of dir younger than attr_timeout lacks name. */
+static int snap_absent(struct fs *fs, uint64_t dir, const char *name)
+{
+	struct names_snap *snap = &fs->snap;
+	int absent;
+
+	pthread_mutex_lock(&snap->lock);
+	absent = snap->dir == dir && snap->taken && mono_ns() - snap->taken < fs->ttl_ns &&
+		 !bsearch(&name, snap->names, snap->n, sizeof(*snap->names), cmp_name_nocase);
+	pthread_mutex_unlock(&snap->lock);
+	return absent;
+}
+
+/*
+ * The server answered "no such name" in dir: the second time within
+ * attr_timeout, dir's names are listed (struct names_snap), outside the lock.
+ */
+static void snap_missed(struct fs *fs, struct node *dir)
+{
+	struct names_snap *snap = &fs->snap, got = {0};
+	char path[PATH_MAX];
+	int64_t now = mono_ns();
+	int list;
+
+	pthread_mutex_lock(&snap->lock);
+	list = snap->dir == dir->id && now - snap->missed < fs->ttl_ns &&
+	       !(snap->taken && now - snap->taken < fs->ttl_ns);
+	if (snap->dir != dir->id)
+		snap_clear(snap);
+	snap->dir = dir->id;
+	snap->missed = now;
+	pthread_mutex_unlock(&snap->lock);
+	if (!list || item_path(fs, dir->id, path, sizeof(path)) < 0 ||
+	    smb_list_names(fs->s, path, snap_add, &got) != 0) {
+		snap_clear(&got);
+		return;
+	}
+	qsort(got.names, got.n, sizeof(*got.names), cmp_name_nocase);
+	pthread_mutex_lock(&snap->lock);
+	if (snap->dir == dir->id && snap->taken < now) {
+		snap_clear(snap);
+		snap->names = got.names;
+		snap->n = got.n;
+		snap->cap = got.cap;
+		snap->taken = now;
+		got.names = NULL;
+		got.n = 0;
+	}
+	pthread_mutex_unlock(&snap->lock);
+	snap_clear(&got);
+}
+
 /* Finds name in dir: *id gets its id, or 0 when there is no such item. */
 static int find_child(struct fs *fs, struct node *dir, const char *name, uint64_t *id)
 {
@@ -237,7 +349,16 @@ static int find_child(struct fs *fs, struct node *dir, const char *name, uint64_
 	}
 	if (!dir_is_fresh(fs, dir) && !(dir->it.flags & ITEM_F_CREATED) &&
 	    !sync_is_suspended(fs->c, dir->id)) {
+		rc = index_lookup(cache_index(fs->c), dir->id, name, &it);
+		if (rc == 0)
+			index_item_release(&it);
+		if (rc == -ENOENT && fs->ttl_ns > 0 && snap_absent(fs, dir->id, name)) {
+			*id = 0; /* neither here nor in a listing younger than attr_timeout */
+			return 0;
+		}
 		rc = sync_refresh_name(fs->c, fs->s, dir, name, id);
+		if (rc == 0 && *id == 0 && fs->ttl_ns > 0)
+			snap_missed(fs, dir);
 		if (!smb_is_conn_error(rc))
 			return rc;
 		/* offline: the index is the answer */
@@ -1584,6 +1705,7 @@ int fs_mount(const struct fs_conf *conf, const char *mountpoint, struct fs **out
 		goto err_free;
 	pthread_mutex_init(&fs->ra.lock, NULL);
 	pthread_cond_init(&fs->ra.cond, NULL);
+	pthread_mutex_init(&fs->snap.lock, NULL);
 
 	snprintf(opts, sizeof(opts), "fsname=%s,subtype=ofsync,default_permissions%s%s",
 		 conf->fsname, conf->fuse_opts && *conf->fuse_opts ? "," : "",
@@ -1718,6 +1840,8 @@ void fs_free(struct fs *fs)
 		pthread_join(fs->ra.thread, NULL);
 	pthread_mutex_destroy(&fs->ra.lock);
 	pthread_cond_destroy(&fs->ra.cond);
+	snap_clear(&fs->snap);
+	pthread_mutex_destroy(&fs->snap.lock);
 	notify_stop(fs->nt);
 	fuse_session_unmount(fs->se);
 	fuse_session_destroy(fs->se);

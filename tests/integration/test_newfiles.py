@@ -191,3 +191,30 @@ def test_new_directory_is_listed_for_attr_timeout(smb_server, ofsyncd):
         assert not seen
     assert harness.wait_for(lambda: os.path.exists(m.mnt / "new" / "theirs.txt"), 10)
     assert (m.mnt / "new" / "theirs.txt").read_bytes() == b"theirs\n"
+
+
+def test_burst_of_new_names_uses_a_listing(smb_server, ofsyncd):
+    """Many new names looked up in one directory (cp, tar x): after the
+    second the server says is missing, one listing answers for attr_timeout.
+    A name the server has in another case is still found; one another client
+    adds shows up once attr_timeout has passed."""
+    import time
+
+    b = smb_server.backing
+    harness.write_file(b / "d" / "Report.TXT", b"theirs\n")
+    m = ofsyncd.mount(smb_server, attr_timeout=2)
+    assert os.listdir(m.mnt / "d") == ["Report.TXT"]
+    time.sleep(2.2)  # the listing of d is stale again
+    t = time.monotonic()
+    for i in range(20):
+        harness.write_file(m.mnt / "d" / f"new{i:02d}.txt", b"%d\n" % i)
+    assert os.path.exists(m.mnt / "d" / "report.txt")  # the server's Report.TXT
+    harness.write_file(b / "d" / "late.txt", b"late\n")
+    seen = os.path.exists(m.mnt / "d" / "late.txt")
+    if time.monotonic() - t < 1.5:
+        assert not seen  # answered from the listing
+    assert harness.wait_for(lambda: os.path.exists(m.mnt / "d" / "late.txt"), 10)
+    for i in range(20):
+        assert (b / "d" / f"new{i:02d}.txt").read_bytes() == b"%d\n" % i
+    st = m.status()
+    assert st["dirty_items"] == 0 and st["conflicts"] == 0, st
