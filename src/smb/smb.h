@@ -87,9 +87,8 @@ int smb_list(struct smb *s, const char *path,
 
 /*
  * Like smb_list, names only: fn(arg, name) for each entry but . and ..
- * Much cheaper per entry in libsmbclient than smb_list, whose stat of each
- * entry costs it a lookup of its connection.  Returns 0, fn's non-zero
- * value, or a negative errno.
+ * (smbc_readdir; smb_list's smbc_readdirplus2 builds a stat per entry).
+ * Returns 0, fn's non-zero value, or a negative errno.
  */
 int smb_list_names(struct smb *s, const char *path, int (*fn)(void *arg, const char *name),
 		   void *arg);
