@@ -57,6 +57,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -88,6 +89,26 @@ struct readahead {
 	int started;
 };
 
+/*
+ * The names of one directory as the server had them at `taken` (a names-only
+ * listing), to answer lookups of names neither the index nor the server has
+ * during a burst of them: cp, tar x and unzip look up every new name before
+ * creating it, and each such miss costs Samba a scan of the whole directory
+ * (its match is case-insensitive), so a directory of n names filled by us
+ * costs n^2/2 entries read on the server.  The second miss answered by the
+ * server in the same directory within attr_timeout takes a listing; names
+ * absent from it are absent for attr_timeout after it was taken, as from
+ * any listing.  One directory at a time: the one being filled.
+ */
+struct names_snap {
+	pthread_mutex_t lock; /* protects every field below */
+	uint64_t dir;	      /* the directory listed (or missed in), 0 for none */
+	int64_t taken;	      /* monotonic ns before the listing, 0 for none */
+	int64_t missed;	      /* monotonic ns of the last miss in dir the server answered */
+	char **names;	      /* sorted (cmp_name_nocase), n of them */
+	size_t n, cap;
+};
+
 struct fs {
 	struct fs_conf conf;	 /* constant after mount */
 	struct cache *c;	 /* borrowed */
@@ -95,6 +116,7 @@ struct fs {
 	struct fuse_session *se; /* constant after mount */
 	struct notify *nt;	 /* set by fs_run before the loop starts */
 	struct readahead ra;	 /* the read-ahead thread and its queue */
+	struct names_snap snap;	 /* names of the directory being filled */
 	char *mountpoint;	 /* constant */
 	int watching;		 /* the server's change watch is up; __atomic */
 	int64_t watch_wall;	 /* now_ns() when it last came up; __atomic */
@@ -307,6 +329,96 @@ static int dir_is_fresh(struct fs *fs, struct node *dir)
 	return fresh;
 }
 
+/* With snap->lock held, or on a snapshot of one's own. */
+static void snap_clear(struct names_snap *snap)
+{
+	for (size_t i = 0; i < snap->n; i++)
+		free(snap->names[i]);
+	free(snap->names);
+	snap->names = NULL;
+	snap->n = snap->cap = 0;
+	snap->taken = 0;
+}
+
+static int snap_add(void *arg, const char *name)
+{
+	struct names_snap *snap = arg;
+
+	if (snap->n == snap->cap) {
+		size_t cap = snap->cap ? snap->cap * 2 : 256;
+		char **v = realloc(snap->names, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		snap->names = v;
+		snap->cap = cap;
+	}
+	snap->names[snap->n] = strdup(name);
+	return snap->names[snap->n] ? (snap->n++, 0) : -ENOMEM;
+}
+
+/*
+ * The server matches names without case (Samba, Windows): a name that
+ * differs from a listed one only in case is not taken as absent.  Case is
+ * folded for ASCII only; another letter in another case is taken as absent,
+ * and the server tells at the upload (a conflict, both kept).
+ */
+static int cmp_name_nocase(const void *a, const void *b)
+{
+	return strcasecmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* True when a listing of dir younger than attr_timeout lacks name. */
+static int snap_absent(struct fs *fs, uint64_t dir, const char *name)
+{
+	struct names_snap *snap = &fs->snap;
+	int absent;
+
+	pthread_mutex_lock(&snap->lock);
+	absent = snap->dir == dir && snap->taken && mono_ns() - snap->taken < fs->ttl_ns &&
+		 !bsearch(&name, snap->names, snap->n, sizeof(*snap->names), cmp_name_nocase);
+	pthread_mutex_unlock(&snap->lock);
+	return absent;
+}
+
+/*
+ * The server answered "no such name" in dir: the second time within
+ * attr_timeout, dir's names are listed (struct names_snap), outside the lock.
+ */
+static void snap_missed(struct fs *fs, struct node *dir)
+{
+	struct names_snap *snap = &fs->snap, got = {0};
+	char path[PATH_MAX];
+	int64_t now = mono_ns();
+	int list;
+
+	pthread_mutex_lock(&snap->lock);
+	list = snap->dir == dir->id && now - snap->missed < fs->ttl_ns &&
+	       !(snap->taken && now - snap->taken < fs->ttl_ns);
+	if (snap->dir != dir->id)
+		snap_clear(snap);
+	snap->dir = dir->id;
+	snap->missed = now;
+	pthread_mutex_unlock(&snap->lock);
+	if (!list || item_path(fs, dir->id, path, sizeof(path)) < 0 ||
+	    smb_list_names(fs->s, path, snap_add, &got) != 0) {
+		snap_clear(&got);
+		return;
+	}
+	qsort(got.names, got.n, sizeof(*got.names), cmp_name_nocase);
+	pthread_mutex_lock(&snap->lock);
+	if (snap->dir == dir->id && snap->taken < now) {
+		snap_clear(snap);
+		snap->names = got.names;
+		snap->n = got.n;
+		snap->cap = got.cap;
+		snap->taken = now;
+		got.names = NULL;
+		got.n = 0;
+	}
+	pthread_mutex_unlock(&snap->lock);
+	snap_clear(&got);
+}
+
 /* Finds name in dir: *id gets its id, or 0 when there is no such item. */
 static int find_child(struct fs *fs, struct node *dir, const char *name, uint64_t *id)
 {
@@ -319,7 +431,16 @@ static int find_child(struct fs *fs, struct node *dir, const char *name, uint64_
 	}
 	if (!dir_is_fresh(fs, dir) && !(dir->it.flags & ITEM_F_CREATED) &&
 	    !sync_is_suspended(fs->c, dir->id)) {
+		rc = index_lookup(cache_index(fs->c), dir->id, name, &it);
+		if (rc == 0)
+			index_item_release(&it);
+		if (rc == -ENOENT && fs->ttl_ns > 0 && snap_absent(fs, dir->id, name)) {
+			*id = 0; /* neither here nor in a listing younger than attr_timeout */
+			return 0;
+		}
 		rc = sync_refresh_name(fs->c, fs->s, dir, name, id);
+		if (rc == 0 && *id == 0 && fs->ttl_ns > 0)
+			snap_missed(fs, dir);
 		if (!smb_is_conn_error(rc))
 			return rc;
 		/* offline: the index is the answer */
@@ -1174,23 +1295,18 @@ static int name_ok(const char *name)
 }
 
 /*
- * Records an item the server just created at dir/name: its stat (st, or
- * asked for when NULL) goes into the index, replacing a stale entry of that
- * name.  *id gets its id.
+ * Records an item the server just created at dir/name: its stat goes into
+ * the index, replacing a stale entry of that name.  *id gets its id.
  */
 static int record_created(struct fs *fs, struct node *dir, const char *name, const char *path,
-			  const struct smb_stat *known, uint64_t *id)
+			  uint64_t *id)
 {
 	struct smb_stat st;
 	int rc;
 
-	if (known) {
-		st = *known;
-	} else {
-		rc = smb_stat(fs->s, path, &st);
-		if (rc < 0)
-			return rc;
-	}
+	rc = smb_stat(fs->s, path, &st);
+	if (rc < 0)
+		return rc;
 	rc = sync_insert_remote(fs->c, dir->it.share, dir->id, name, &st, id);
 	if (rc == -EEXIST) {
 		rc = sync_refresh_name(fs->c, fs->s, dir, name, id);
@@ -1222,11 +1338,13 @@ static int journal(struct fs *fs, int kind, uint64_t item, const char *path, con
 }
 
 /*
- * Creates name in pn offline: a new index row flagged created (not on the
- * server), and a journal entry to create it there later.
+ * Creates name in pn in the cache: a new index row flagged created (not on
+ * the server), and, with journaled, a journal entry to create it there
+ * later.  Without one the item's first upload creates it (a file: see
+ * make_child).
  */
 static int make_child_local(struct fs *fs, struct node *pn, const char *name, const char *path,
-			    int dir, mode_t mode, uint64_t *id)
+			    int dir, mode_t mode, int journaled, uint64_t *id)
 {
 	struct index_item it;
 	int rc;
@@ -1244,7 +1362,7 @@ static int make_child_local(struct fs *fs, struct node *pn, const char *name, co
 	it.flags = ITEM_F_CREATED;
 	it.listed = dir ? now_ns() : 0; /* new and empty: nothing to list */
 	rc = index_insert(cache_index(fs->c), &it);
-	if (rc == 0)
+	if (rc == 0 && journaled)
 		rc = journal(fs, dir ? JOP_MKDIR : JOP_CREATE, it.id, path, NULL, NULL);
 	if (rc == 0)
 		*id = it.id;
@@ -1252,20 +1370,55 @@ static int make_child_local(struct fs *fs, struct node *pn, const char *name, co
 	return rc;
 }
 
+static int has_children_cb(void *arg, const struct index_item *it);
+
+/*
+ * A directory this mount just made on the server was empty there at time
+ * t (taken before the mkdir): as good as a listing taken then, so lookups
+ * of new names in it are answered here for attr_timeout (a cp -r or tar x
+ * fills many small directories within that).  Not for an index entry that
+ * already has children (a stale one the mkdir found again).
+ */
+static void mark_listed(struct fs *fs, uint64_t id, int64_t t)
+{
+	struct node *n;
+
+	if (index_children(cache_index(fs->c), id, has_children_cb, NULL) != 0 ||
+	    cache_node_get(fs->c, id, &n) < 0)
+		return;
+	pthread_mutex_lock(&n->lock);
+	if (n->it.type == ITEM_DIR && n->it.listed < t) {
+		n->it.listed = t;
+		cache_node_save(fs->c, n);
+	}
+	pthread_mutex_unlock(&n->lock);
+	put(fs, n);
+}
+
 /*
  * Creates name in directory parent (a file, or a directory when dir is set)
- * on the server and records it in the index; offline, in the cache and the
- * journal.  *id gets its id.
+ * and records it in the index; offline, in the cache and the journal.  *id
+ * gets its id.
+ *
+ * A directory is created on the server at once.  A file, online too, starts
+ * in the cache only (created, no journal entry): its first upload, at close
+ * or fsync, creates it on the server under the name it has then, with its
+ * content, in one CREATE (push.c).  A new file that is renamed or removed
+ * before its upload costs the server nothing, and a new file costs one
+ * CREATE instead of an empty one made here and replaced at upload.  The
+ * price: the server does not show the name until the first close, and a
+ * file another client made under the same name meanwhile (unknown here
+ * within attr_timeout) is found at upload, a conflict with both kept,
+ * instead of being opened here.
  */
 static int make_child(struct fs *fs, fuse_ino_t parent, const char *name, int dir, mode_t mode,
-		      int excl, uint64_t *id)
+		      uint64_t *id)
 {
 	char path[PATH_MAX];
 	struct index_item old;
-	struct smb_stat st;
-	struct smb_file *f;
+	int64_t made = 0;
 	struct node *pn;
-	int rc, have_st = 0;
+	int rc;
 
 	rc = name_ok(name);
 	if (rc < 0)
@@ -1279,24 +1432,22 @@ static int make_child(struct fs *fs, fuse_ino_t parent, const char *name, int di
 	if (journaling(fs, pn->id) || (pn->it.flags & ITEM_F_CREATED)) {
 		rc = -ECONNREFUSED; /* take the offline way below */
 	} else if (dir) {
+		made = now_ns();
 		rc = smb_mkdir(fs->s, path, mode & 07777);
 	} else {
-		rc = smb_open(fs->s, path, O_WRONLY | O_CREAT | (excl ? O_EXCL : 0), mode & 07777,
-			      &f);
-		if (rc == 0) {
-			/* Its stat from the open handle: no second open by name. */
-			have_st = smb_fstat(fs->s, f, &st) == 0;
-			rc = smb_close(fs->s, f);
-		}
+		rc = -EINPROGRESS; /* a file: created by its first upload */
 	}
 	if (rc == 0) {
-		rc = record_created(fs, pn, name, path, have_st ? &st : NULL, id);
-	} else if (smb_is_conn_error(rc)) {
+		rc = record_created(fs, pn, name, path, id);
+		if (rc == 0)
+			mark_listed(fs, *id, made);
+	} else if (smb_is_conn_error(rc) || rc == -EINPROGRESS) {
 		if (index_lookup(cache_index(fs->c), pn->id, name, &old) == 0) {
 			index_item_release(&old);
 			rc = -EEXIST;
 		} else {
-			rc = make_child_local(fs, pn, name, path, dir, mode, id);
+			rc = make_child_local(fs, pn, name, path, dir, mode, rc != -EINPROGRESS,
+					      id);
 		}
 	}
 out:
@@ -1313,7 +1464,7 @@ static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name, mode_
 	uint64_t id;
 	int rc;
 
-	rc = make_child(fs, parent, name, 0, mode, fi->flags & O_EXCL, &id);
+	rc = make_child(fs, parent, name, 0, mode, &id);
 	if (rc < 0)
 		goto err;
 	rc = cache_node_get(fs->c, id, &n); /* the open handle's reference */
@@ -1352,7 +1503,7 @@ static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name, mode_t
 {
 	struct fs *fs = fuse_req_userdata(req);
 	uint64_t id;
-	int rc = make_child(fs, parent, name, 1, mode, 0, &id);
+	int rc = make_child(fs, parent, name, 1, mode, &id);
 
 	if (rc < 0)
 		fuse_reply_err(req, -rc);
@@ -1384,13 +1535,51 @@ static int remove_local(struct fs *fs, const struct index_item *it, const char *
 	return rc;
 }
 
+/*
+ * For a file only the cache has (created here and not uploaded; with
+ * no_journal, also without journal entries, so the server will not hear of
+ * it from the journal either): keeps its uploads off (sync_push_hold), after
+ * waiting for one in progress.  Returns 1 with *np referenced and held
+ * (sync_push_release, then put), 0 when the server has or will have it (an
+ * upload may just have ended), or a negative errno.
+ */
+static int hold_local_only(struct fs *fs, uint64_t id, int no_journal, struct node **np)
+{
+	uint64_t pending = 0;
+	struct node *n;
+	int rc, local;
+
+	rc = cache_node_get(fs->c, id, &n);
+	if (rc < 0)
+		return rc;
+	rc = sync_push_hold(n);
+	if (rc < 0) {
+		put(fs, n);
+		return rc;
+	}
+	pthread_mutex_lock(&n->lock);
+	local = !n->unlinked && n->it.type == ITEM_FILE && (n->it.flags & ITEM_F_CREATED);
+	pthread_mutex_unlock(&n->lock);
+	if (local && no_journal) {
+		rc = index_journal_item_pending(cache_index(fs->c), id, &pending);
+		local = rc == 0 && pending == 0;
+	}
+	if (!local) {
+		sync_push_release(n);
+		put(fs, n);
+		return rc;
+	}
+	*np = n;
+	return 1;
+}
+
 /* unlink and rmdir: remove on the server (or journal it), then from the index. */
 static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int want_dir)
 {
 	struct fs *fs = fuse_req_userdata(req);
+	struct node *dir, *held = NULL;
 	struct index_item it;
 	char path[PATH_MAX];
-	struct node *dir;
 	int rc;
 
 	rc = ino_node(fs, parent, &dir);
@@ -1406,6 +1595,13 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int
 		rc = -ENOTDIR;
 	else if (!want_dir && it.type == ITEM_DIR)
 		rc = -EISDIR;
+	if (rc == 0 && it.type == ITEM_FILE && (it.flags & ITEM_F_CREATED)) {
+		/* Not on the server: no upload may put it there while it goes. */
+		rc = hold_local_only(fs, it.id, 0, &held);
+		if (rc == 0)
+			it.flags &= ~ITEM_F_CREATED; /* uploaded meanwhile */
+		rc = rc < 0 ? rc : 0;
+	}
 	if (rc == 0 && (journaling(fs, it.id) || (it.flags & ITEM_F_CREATED)))
 		rc = -ECONNREFUSED; /* take the offline way below */
 	else if (rc == 0)
@@ -1424,6 +1620,10 @@ static void remove_name(fuse_req_t req, fuse_ino_t parent, const char *name, int
 		rc = cache_delete_tree(fs->c, it.id);
 	if (rc == -ENOSPC && cache_free_tree_data(fs->c, it.id) == 0)
 		rc = cache_delete_tree(fs->c, it.id);
+	if (held) {
+		sync_push_release(held);
+		put(fs, held);
+	}
 	index_item_release(&it);
 err:
 	fuse_reply_err(req, -rc);
@@ -1439,6 +1639,53 @@ static void op_rmdir(fuse_req_t req, fuse_ino_t parent, const char *name)
 	remove_name(req, parent, name, 1);
 }
 
+/*
+ * Renames n, a file only the cache has (hold_local_only), to npid/newname:
+ * the server hears nothing now, and the first upload creates the file under
+ * the new name.  A target dst the server has is taken over online: n
+ * becomes a new version of it (dst's base, every byte dirty), so that its
+ * upload replaces dst by temporary name and rename after checking it
+ * unchanged, as any upload does, and the server never goes without the name
+ * (the save-by-rename of editors).  Offline, or for a target without a
+ * base, the target is removed as unlink would; one only the cache has goes
+ * without a trace.  Returns 0 or a negative errno.
+ */
+static int rename_local(struct fs *fs, struct node *n, const struct index_item *dst, uint64_t npid,
+			const char *newname, const char *to)
+{
+	int rc = 0, take = 0;
+
+	if (dst) {
+		take = dst->type == ITEM_FILE && !(dst->flags & ITEM_F_CREATED) &&
+		       dst->base.valid && !journaling(fs, dst->id);
+		if (!take && !(dst->flags & ITEM_F_CREATED) && !journaling(fs, dst->id)) {
+			rc = smb_unlink(fs->s, to);
+			rc = rc == -ENOENT ? 0 : rc;
+			if (smb_is_conn_error(rc))
+				rc = remove_local(fs, dst, to);
+		} else if (!take) {
+			rc = remove_local(fs, dst, to);
+		}
+		if (rc == 0)
+			rc = cache_delete_tree(fs->c, dst->id);
+	}
+	if (rc == 0)
+		rc = index_move(cache_index(fs->c), n->id, npid, newname);
+	if (rc == 0 && take) {
+		pthread_mutex_lock(&n->lock);
+		n->it.base = dst->base;
+		n->it.flags &= ~ITEM_F_CREATED;
+		rangeset_clear(&n->it.dirty);
+		if (n->it.size > 0)
+			rc = rangeset_add(&n->it.dirty, 0, (uint64_t)n->it.size);
+		n->it.gen++;
+		if (rc == 0)
+			rc = cache_node_save(fs->c, n);
+		pthread_mutex_unlock(&n->lock);
+	}
+	return rc;
+}
+
 static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_ino_t newparent,
 		      const char *newname, unsigned int flags)
 {
@@ -1446,6 +1693,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	char from[PATH_MAX], to[PATH_MAX];
 	struct index_item src, dst;
 	uint64_t pid = ino_to_id(fs, parent), npid = ino_to_id(fs, newparent);
+	struct node *held = NULL;
 	int rc, have_dst;
 
 	if (flags & RENAME_EXCHANGE) {
@@ -1471,6 +1719,15 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 	else if (have_dst && dst.type == ITEM_DIR &&
 		 index_children(cache_index(fs->c), dst.id, has_children_cb, NULL))
 		rc = -ENOTEMPTY;
+	if (rc == 0 && src.type == ITEM_FILE && (src.flags & ITEM_F_CREATED)) {
+		rc = hold_local_only(fs, src.id, 1, &held);
+		if (rc == 1) {
+			rc = rename_local(fs, held, have_dst ? &dst : NULL, npid, newname, to);
+			sync_push_release(held);
+			put(fs, held);
+			goto out;
+		}
+	}
 	if (rc == 0 && (journaling(fs, src.id) || sync_is_suspended(fs->c, npid)))
 		rc = -ECONNREFUSED; /* take the offline way below */
 	else if (rc == 0)
@@ -1489,6 +1746,7 @@ static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name, fuse_
 		rc = cache_delete_tree(fs->c, dst.id);
 	if (rc == 0)
 		rc = index_move(cache_index(fs->c), src.id, npid, newname);
+out:
 	if (have_dst)
 		index_item_release(&dst);
 	index_item_release(&src);
@@ -1686,6 +1944,7 @@ int fs_mount(const struct fs_conf *conf, const char *mountpoint, struct fs **out
 	idmap_init(&fs->lookups);
 	pthread_mutex_init(&fs->ra.lock, NULL);
 	pthread_cond_init(&fs->ra.cond, NULL);
+	pthread_mutex_init(&fs->snap.lock, NULL);
 
 	snprintf(opts, sizeof(opts), "fsname=%s,subtype=ofsync,default_permissions%s%s",
 		 conf->fsname, conf->fuse_opts && *conf->fuse_opts ? "," : "",
@@ -1820,6 +2079,8 @@ void fs_free(struct fs *fs)
 		pthread_join(fs->ra.thread, NULL);
 	pthread_mutex_destroy(&fs->ra.lock);
 	pthread_cond_destroy(&fs->ra.cond);
+	snap_clear(&fs->snap);
+	pthread_mutex_destroy(&fs->snap.lock);
 	notify_stop(fs->nt);
 	fuse_session_unmount(fs->se);
 	fuse_session_destroy(fs->se);

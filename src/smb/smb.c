@@ -393,6 +393,48 @@ out:
 	return rc;
 }
 
+int smb_list_names(struct smb *s, const char *path, int (*fn)(void *arg, const char *name),
+		   void *arg)
+{
+	char url[URL_MAX];
+	struct smbc_dirent *de;
+	SMBCFILE *dh;
+	int rc;
+
+	rc = make_url(s, path, url, sizeof(url));
+	if (rc < 0)
+		return rc;
+	if (offline_now(s))
+		return -SMB_OFFLINE_ERRNO;
+	pthread_mutex_lock(&smb_lock);
+	rc = enter(s);
+	if (rc < 0)
+		goto out;
+	dh = smbc_getFunctionOpendir(s->ctx)(s->ctx, url);
+	if (!dh) {
+		rc = fail();
+		goto out;
+	}
+	for (;;) {
+		errno = 0;
+		de = smbc_getFunctionReaddir(s->ctx)(s->ctx, dh);
+		if (!de) {
+			rc = errno ? -errno : 0;
+			break;
+		}
+		if (!strcmp(de->name, ".") || !strcmp(de->name, ".."))
+			continue;
+		rc = fn(arg, de->name);
+		if (rc != 0)
+			break;
+	}
+	smbc_getFunctionClosedir(s->ctx)(s->ctx, dh);
+out:
+	rc = leave(s, rc);
+	pthread_mutex_unlock(&smb_lock);
+	return rc;
+}
+
 int smb_open(struct smb *s, const char *path, int flags, mode_t mode, struct smb_file **out)
 {
 	char url[URL_MAX];

@@ -85,6 +85,14 @@ int smb_stat(struct smb *s, const char *path, struct smb_stat *st);
 int smb_list(struct smb *s, const char *path,
 	     int (*fn)(void *arg, const char *name, const struct smb_stat *st), void *arg);
 
+/*
+ * Like smb_list, names only: fn(arg, name) for each entry but . and ..
+ * (smbc_readdir; smb_list's smbc_readdirplus2 builds a stat per entry).
+ * Returns 0, fn's non-zero value, or a negative errno.
+ */
+int smb_list_names(struct smb *s, const char *path, int (*fn)(void *arg, const char *name),
+		   void *arg);
+
 int smb_open(struct smb *s, const char *path, int flags, mode_t mode, struct smb_file **out);
 /* Reads up to len bytes at off; short only at end of file.  Count or -errno. */
 ssize_t smb_pread(struct smb *s, struct smb_file *f, void *buf, size_t len, int64_t off);

@@ -8,12 +8,33 @@
  *      server's current file;
  *   3. stat the target and compare it with the base: a change there is a
  *      conflict and the temporary file is removed;
- *   4. rename the temporary file over the target, set its times, stat it,
- *      and record that as the new base; the item is clean only if its
+ *   4. rename the temporary file over the target, stat it, set its times
+ *      if the server's differ from ours by more than MTIME_SLACK, and record
+ *      the server's stat as the new base; the item is clean only if its
  *      generation did not move during the upload.
+ *
+ * A small file new to the server (no base: created here) skips the
+ * temporary name: it is created under its real name with O_EXCL, written,
+ * closed, and stat'ed as in step 4.  The temporary name protects a good
+ * file from being replaced by a half-written one; a new name has no file to
+ * protect, and O_EXCL does the check of step 3 (a file someone else put
+ * there is a conflict, both kept) in the same round trip.  It saves the
+ * stat of the target and the rename of the temporary: four round trips.
+ * What another client may see meanwhile is what any SMB copy shows: the
+ * new name with part of the content, for the few writes (at most
+ * DIRECT_MAX bytes) between the create and the close.
+ * If the upload fails midway the partial file is removed; if the daemon
+ * dies or the connection drops midway it stays, and the next upload finds
+ * a file it does not know there: a FileCreatedOnClient_FileOnServer
+ * conflict, both copies kept, nothing lost.
+ *
+ * One upload of a node at a time: uploads and local-only renames (sync.h,
+ * sync_push_hold) of the same node wait for each other, so that an upload
+ * never lands under a name the file no longer has.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +58,70 @@ static int temp_name(const char *path, char *buf, size_t len)
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/*
+ * Nodes being uploaded or held by sync_push_hold: a short list, as many as
+ * threads upload at once.  Protected by busy_lock; busy_cond is broadcast
+ * when a node leaves it.  Taken before any node lock, never with one held.
+ */
+static pthread_mutex_t busy_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t busy_cond = PTHREAD_COND_INITIALIZER;
+static const struct node **busy;
+static size_t nbusy, busy_cap;
+
+static int busy_find(const struct node *n)
+{
+	for (size_t i = 0; i < nbusy; i++)
+		if (busy[i] == n)
+			return (int)i;
+	return -1;
+}
+
+/* Waits until no one else has n, then marks it busy.  0 or -ENOMEM. */
+static int busy_enter(const struct node *n)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&busy_lock);
+	while (busy_find(n) >= 0)
+		pthread_cond_wait(&busy_cond, &busy_lock);
+	if (nbusy == busy_cap) {
+		size_t cap = busy_cap ? busy_cap * 2 : 16;
+		const struct node **nb = realloc(busy, cap * sizeof(*nb));
+		if (nb) {
+			busy = nb;
+			busy_cap = cap;
+		} else {
+			rc = -ENOMEM;
+		}
+	}
+	if (rc == 0)
+		busy[nbusy++] = n;
+	pthread_mutex_unlock(&busy_lock);
+	return rc;
+}
+
+static void busy_leave(const struct node *n)
+{
+	int i;
+
+	pthread_mutex_lock(&busy_lock);
+	i = busy_find(n);
+	if (i >= 0)
+		busy[i] = busy[--nbusy];
+	pthread_cond_broadcast(&busy_cond);
+	pthread_mutex_unlock(&busy_lock);
+}
+
+int sync_push_hold(struct node *n)
+{
+	return busy_enter(n);
+}
+
+void sync_push_release(struct node *n)
+{
+	busy_leave(n);
+}
+
 struct snapshot {
 	uint64_t gen;
 	int64_t size;
@@ -50,6 +135,16 @@ struct snapshot {
 
 /* Below this size a file is sent whole: a server-side copy costs more. */
 #define DIFF_MIN (1 << 20)
+
+/* A new file up to this size is created under its real name (see the top). */
+#define DIRECT_MAX (1 << 20)
+
+/*
+ * How far the server's mtime of a file just uploaded may be from ours
+ * before ours is set there (upload): 2 s, the granularity of FAT and the
+ * tolerance of robocopy /FFT.
+ */
+#define MTIME_SLACK (2 * (int64_t)1000000000)
 
 /* Copies the content into the open temporary file. */
 static int copy_content(struct cache *c, struct smb *s, struct node *n, const struct snapshot *sn,
@@ -206,7 +301,21 @@ static int check_target(struct cache *c, struct smb *s, struct node *n, const st
 
 static int upload(struct cache *c, struct smb *s, struct node *n, const struct snapshot *sn);
 
+static int push_file(struct cache *c, struct smb *s, struct node *n);
+
 int sync_push_file(struct cache *c, struct smb *s, struct node *n)
+{
+	int rc = busy_enter(n);
+
+	if (rc < 0)
+		return rc;
+	rc = push_file(c, s, n);
+	busy_leave(n);
+	return rc;
+}
+
+/* sync_push_file with n marked busy. */
+static int push_file(struct cache *c, struct smb *s, struct node *n)
 {
 	struct snapshot sn;
 	int rc;
@@ -245,25 +354,26 @@ int sync_push_file(struct cache *c, struct smb *s, struct node *n)
 	return rc;
 }
 
-/* Uploads what the snapshot took (sync_push_file). */
-static int upload(struct cache *c, struct smb *s, struct node *n, const struct snapshot *snp)
+/*
+ * Writes the content under a temporary name and renames it over path once
+ * the target is checked against the base.  Returns 0, -ESTALE for a
+ * conflict (recorded), or an error; the temporary file never stays.
+ */
+static int send_via_temp(struct cache *c, struct smb *s, struct node *n, const struct snapshot *sn,
+			 const char *path)
 {
-	const struct snapshot sn = *snp;
-	char path[4096], tmp[4200];
-	struct smb_stat now;
+	char tmp[4200];
 	struct smb_file *out;
 	int rc;
 
-	rc = index_path(cache_index(c), n->id, path, sizeof(path));
-	if (rc == 0)
-		rc = temp_name(path, tmp, sizeof(tmp));
+	rc = temp_name(path, tmp, sizeof(tmp));
 	if (rc < 0)
 		return rc;
 	/*
 	 * A conflict known before uploading costs one stat, not the whole file;
 	 * a small file goes up first and meets the check before the rename.
 	 */
-	rc = sn.size > DIFF_MIN ? check_target(c, s, n, &sn, path) : 0;
+	rc = sn->size > DIFF_MIN ? check_target(c, s, n, sn, path) : 0;
 	if (rc < 0)
 		return rc;
 	rc = smb_open(s, tmp, O_WRONLY | O_CREAT | O_EXCL, 0644, &out);
@@ -271,9 +381,9 @@ static int upload(struct cache *c, struct smb *s, struct node *n, const struct s
 		log_warn("upload of %s: cannot create %s: %s", path, tmp, strerror(-rc));
 		return rc;
 	}
-	rc = copy_differential(s, &sn, path, out);
+	rc = copy_differential(s, sn, path, out);
 	if (rc < 0 && !smb_is_conn_error(rc))
-		rc = copy_content(c, s, n, &sn, path, out); /* the whole file, over anything */
+		rc = copy_content(c, s, n, sn, path, out); /* the whole file, over anything */
 	if (rc == 0)
 		rc = smb_close(s, out);
 	else
@@ -282,23 +392,96 @@ static int upload(struct cache *c, struct smb *s, struct node *n, const struct s
 		goto err_unlink;
 
 	/* The race between planning and doing: look at the target again. */
-	rc = check_target(c, s, n, &sn, path);
+	rc = check_target(c, s, n, sn, path);
 	if (rc < 0)
 		goto err_unlink;
 	rc = smb_rename(s, tmp, path);
 	if (rc < 0)
 		goto err_unlink;
-	rc = smb_utimes(s, path, sn.mtime, sn.mtime);
+	return 0;
+
+err_unlink:
+	smb_unlink(s, tmp);
+	return rc;
+}
+
+/*
+ * Creates path, new to the server, with the whole content (see the top).
+ * Returns 0, -ESTALE when a file is there already (a conflict, recorded),
+ * -EAGAIN when it was there and is gone again (the next upload tries), or
+ * an error, after which the partial file is removed if the server can
+ * still be reached.
+ */
+static int send_direct(struct cache *c, struct smb *s, struct node *n, const struct snapshot *sn,
+		       const char *path)
+{
+	struct smb_file *out;
+	int rc;
+
+	rc = smb_open(s, path, O_WRONLY | O_CREAT | O_EXCL, 0644, &out);
+	if (rc == -EEXIST) {
+		rc = check_target(c, s, n, sn, path);
+		return rc == 0 ? -EAGAIN : rc;
+	}
+	if (rc < 0) {
+		log_warn("upload of %s: cannot create it: %s", path, strerror(-rc));
+		return rc;
+	}
+	rc = copy_content(c, s, n, sn, path, out);
+	if (rc == 0)
+		rc = smb_close(s, out);
+	else
+		smb_close(s, out);
 	if (rc < 0)
-		log_debug("upload of %s: cannot set times: %s", path, strerror(-rc));
+		smb_unlink(s, path);
+	return rc;
+}
+
+/* Uploads what the snapshot took (sync_push_file). */
+static int upload(struct cache *c, struct smb *s, struct node *n, const struct snapshot *snp)
+{
+	const struct snapshot sn = *snp;
+	char path[4096];
+	struct smb_stat now;
+	int rc, again = 0;
+
+	rc = index_path(cache_index(c), n->id, path, sizeof(path));
+	if (rc < 0)
+		return rc;
+	if (!sn.base.valid && sn.size <= DIRECT_MAX)
+		rc = send_direct(c, s, n, &sn, path);
+	else
+		rc = send_via_temp(c, s, n, &sn, path);
+	if (rc < 0)
+		return rc;
+	/*
+	 * The server dated the file when it was written (the close above): at
+	 * close, within MTIME_SLACK of our mtime.  Setting ours costs three
+	 * round trips (libsmbclient opens the file by name again), so it is set
+	 * only when the two differ more: an upload long after the write, or a
+	 * time set by the user (touch -d, cp -p).  The base is what the server
+	 * says, as always.
+	 */
+	rc = smb_stat(s, path, &now);
+	if (rc < 0)
+		return rc;
+	if (now.mtime * 100 - sn.mtime > MTIME_SLACK || sn.mtime - now.mtime * 100 > MTIME_SLACK) {
+		rc = smb_utimes(s, path, sn.mtime, sn.mtime);
+		if (rc < 0)
+			log_debug("upload of %s: cannot set times: %s", path, strerror(-rc));
+		again = 1;
+	}
 	/*
 	 * SMB keeps only the read-only attribute of a mode, and the file we
 	 * created is writable: a call only for a mode without write bits.
 	 */
-	rc = (sn.mode & 0222) ? 0 : smb_chmod(s, path, sn.mode & 07777);
-	if (rc < 0)
-		log_debug("upload of %s: cannot set mode: %s", path, strerror(-rc));
-	rc = smb_stat(s, path, &now);
+	if (!(sn.mode & 0222)) {
+		rc = smb_chmod(s, path, sn.mode & 07777);
+		if (rc < 0)
+			log_debug("upload of %s: cannot set mode: %s", path, strerror(-rc));
+		again = 1;
+	}
+	rc = again ? smb_stat(s, path, &now) : 0;
 	if (rc < 0)
 		return rc;
 
@@ -315,10 +498,6 @@ static int upload(struct cache *c, struct smb *s, struct node *n, const struct s
 	pthread_mutex_unlock(&n->lock);
 	sync_clear_conflict(c, n->id);
 	log_debug("uploaded %s (%lld bytes)", path, (long long)sn.size);
-	return rc;
-
-err_unlink:
-	smb_unlink(s, tmp);
 	return rc;
 }
 

@@ -33,8 +33,10 @@ int sync_base_changed(const struct rbase *b, const struct smb_stat *st);
  * Uploads the local content of a dirty file: written under a temporary
  * name in the same directory, the target checked against the base, then
  * renamed over it, its times set, and the result recorded as the new base.
- * The server never shows a half-written file under the real name.  Bytes not
- * cached locally are copied from the server's current file.
+ * The server never shows a half-written file in place of an older one.  A
+ * small file new to the server is created under its real name instead
+ * (push.c explains why).  Bytes not cached locally are copied from the
+ * server's current file.  Uploads of one node run one at a time.
  *
  * Returns 0 when the file is clean afterwards (or was), -EAGAIN when it was
  * written to again during the upload (the upload stands, the file stays
@@ -43,6 +45,15 @@ int sync_base_changed(const struct rbase *b, const struct smb_stat *st);
  * negative errno.  The caller holds no lock on n.
  */
 int sync_push_file(struct cache *c, struct smb *s, struct node *n);
+
+/*
+ * Keeps uploads of n away while the caller changes what the server must not
+ * see half-done (a rename of a file not yet uploaded): waits for an upload
+ * of n in progress to end.  Take no node lock before; release with
+ * sync_push_release.  Returns 0 or -ENOMEM.
+ */
+int sync_push_hold(struct node *n);
+void sync_push_release(struct node *n);
 
 /*
  * Applies a fresh server stat of a known item: when it differs from the base
