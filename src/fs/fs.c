@@ -367,6 +367,16 @@ static int cmp_name_nocase(const void *a, const void *b)
 	return strcasecmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * How long a names listing answers for absent names: attr_timeout as
+ * configured, not the longer one of the change watch (the listing is not
+ * kept in step with the watch's reports).
+ */
+static int64_t snap_ttl_ns(struct fs *fs)
+{
+	return (int64_t)(fs->conf.attr_timeout * 1e9);
+}
+
 /* True when a listing of dir younger than attr_timeout lacks name. */
 static int snap_absent(struct fs *fs, uint64_t dir, const char *name)
 {
@@ -374,7 +384,7 @@ static int snap_absent(struct fs *fs, uint64_t dir, const char *name)
 	int absent;
 
 	pthread_mutex_lock(&snap->lock);
-	absent = snap->dir == dir && snap->taken && mono_ns() - snap->taken < fs->ttl_ns &&
+	absent = snap->dir == dir && snap->taken && mono_ns() - snap->taken < snap_ttl_ns(fs) &&
 		 !bsearch(&name, snap->names, snap->n, sizeof(*snap->names), cmp_name_nocase);
 	pthread_mutex_unlock(&snap->lock);
 	return absent;
@@ -392,8 +402,8 @@ static void snap_missed(struct fs *fs, struct node *dir)
 	int list;
 
 	pthread_mutex_lock(&snap->lock);
-	list = snap->dir == dir->id && now - snap->missed < fs->ttl_ns &&
-	       !(snap->taken && now - snap->taken < fs->ttl_ns);
+	list = snap->dir == dir->id && now - snap->missed < snap_ttl_ns(fs) &&
+	       !(snap->taken && now - snap->taken < snap_ttl_ns(fs));
 	if (snap->dir != dir->id)
 		snap_clear(snap);
 	snap->dir = dir->id;
@@ -434,12 +444,12 @@ static int find_child(struct fs *fs, struct node *dir, const char *name, uint64_
 		rc = index_lookup(cache_index(fs->c), dir->id, name, &it);
 		if (rc == 0)
 			index_item_release(&it);
-		if (rc == -ENOENT && fs->ttl_ns > 0 && snap_absent(fs, dir->id, name)) {
+		if (rc == -ENOENT && snap_ttl_ns(fs) > 0 && snap_absent(fs, dir->id, name)) {
 			*id = 0; /* neither here nor in a listing younger than attr_timeout */
 			return 0;
 		}
 		rc = sync_refresh_name(fs->c, fs->s, dir, name, id);
-		if (rc == 0 && *id == 0 && fs->ttl_ns > 0)
+		if (rc == 0 && *id == 0 && snap_ttl_ns(fs) > 0)
 			snap_missed(fs, dir);
 		if (!smb_is_conn_error(rc))
 			return rc;
@@ -1908,6 +1918,11 @@ void fs_remote_change(struct fs *fs, int change, const char *path)
 		    known && held :
 		    known == (change == SMB_CHANGE_ADDED || change == SMB_CHANGE_NEW_NAME))
 		return;
+	/* A names listing of dir taken for lookups of absent names is stale too. */
+	pthread_mutex_lock(&fs->snap.lock);
+	if (fs->snap.dir == dir)
+		snap_clear(&fs->snap);
+	pthread_mutex_unlock(&fs->snap.lock);
 	if (cache_node_get(fs->c, dir, &n) == 0) {
 		pthread_mutex_lock(&n->lock);
 		if (n->it.listed) {
