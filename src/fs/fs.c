@@ -385,7 +385,8 @@ static int snap_absent(struct fs *fs, uint64_t dir, const char *name)
 
 	pthread_mutex_lock(&snap->lock);
 	absent = snap->dir == dir && snap->taken && mono_ns() - snap->taken < snap_ttl_ns(fs) &&
-		 !bsearch(&name, snap->names, snap->n, sizeof(*snap->names), cmp_name_nocase);
+		 (snap->n == 0 ||
+		  !bsearch(&name, snap->names, snap->n, sizeof(*snap->names), cmp_name_nocase));
 	pthread_mutex_unlock(&snap->lock);
 	return absent;
 }
@@ -414,7 +415,8 @@ static void snap_missed(struct fs *fs, struct node *dir)
 		snap_clear(&got);
 		return;
 	}
-	qsort(got.names, got.n, sizeof(*got.names), cmp_name_nocase);
+	if (got.n > 1)
+		qsort(got.names, got.n, sizeof(*got.names), cmp_name_nocase);
 	pthread_mutex_lock(&snap->lock);
 	if (snap->dir == dir->id && snap->taken < now) {
 		snap_clear(snap);
