@@ -344,23 +344,23 @@ int smb_stat(struct smb *s, const char *path, struct smb_stat *out)
 	return rc;
 }
 
-int smb_list(struct smb *s, const char *path,
-	     int (*fn)(void *arg, const char *name, const struct smb_stat *st), void *arg)
+/*
+ * Lists path: with fn_plus, each entry with its attributes (readdirplus2);
+ * else with fn_names, names only (readdir, which builds no stat).  The
+ * callback runs under the lock (it only collects entries, never calls the
+ * network), so that a listing is one uninterrupted walk.
+ */
+static int list_dir(struct smb *s, const char *path,
+		    int (*fn_plus)(void *arg, const char *name, const struct smb_stat *st),
+		    int (*fn_names)(void *arg, const char *name), void *arg)
 {
 	char url[URL_MAX];
-	const struct libsmb_file_info *fi;
-	struct smb_stat sst;
-	struct stat st;
 	SMBCFILE *dh;
 	int rc;
 
 	rc = make_url(s, path, url, sizeof(url));
 	if (rc < 0)
 		return rc;
-	/*
-	 * fn runs under the lock (it only collects entries, never calls the
-	 * network), so that a listing is one uninterrupted walk.
-	 */
 	if (offline_now(s))
 		return -SMB_OFFLINE_ERRNO;
 	pthread_mutex_lock(&smb_lock);
@@ -373,16 +373,33 @@ int smb_list(struct smb *s, const char *path,
 		goto out;
 	}
 	for (;;) {
+		const char *name;
+		struct smb_stat sst;
+		struct stat st;
+
 		errno = 0;
-		fi = smbc_getFunctionReaddirPlus2(s->ctx)(s->ctx, dh, &st);
-		if (!fi) {
+		if (fn_plus) {
+			const struct libsmb_file_info *fi =
+				smbc_getFunctionReaddirPlus2(s->ctx)(s->ctx, dh, &st);
+			name = fi ? fi->name : NULL;
+			if (fi && !name)
+				continue;
+		} else {
+			struct smbc_dirent *de = smbc_getFunctionReaddir(s->ctx)(s->ctx, dh);
+			name = de ? de->name : NULL;
+		}
+		if (!name) {
 			rc = errno ? -errno : 0;
 			break;
 		}
-		if (!fi->name || !strcmp(fi->name, ".") || !strcmp(fi->name, ".."))
+		if (!strcmp(name, ".") || !strcmp(name, ".."))
 			continue;
-		from_stat(&st, &sst);
-		rc = fn(arg, fi->name, &sst);
+		if (fn_plus) {
+			from_stat(&st, &sst);
+			rc = fn_plus(arg, name, &sst);
+		} else {
+			rc = fn_names(arg, name);
+		}
 		if (rc != 0)
 			break;
 	}
@@ -393,46 +410,16 @@ out:
 	return rc;
 }
 
+int smb_list(struct smb *s, const char *path,
+	     int (*fn)(void *arg, const char *name, const struct smb_stat *st), void *arg)
+{
+	return list_dir(s, path, fn, NULL, arg);
+}
+
 int smb_list_names(struct smb *s, const char *path, int (*fn)(void *arg, const char *name),
 		   void *arg)
 {
-	char url[URL_MAX];
-	struct smbc_dirent *de;
-	SMBCFILE *dh;
-	int rc;
-
-	rc = make_url(s, path, url, sizeof(url));
-	if (rc < 0)
-		return rc;
-	if (offline_now(s))
-		return -SMB_OFFLINE_ERRNO;
-	pthread_mutex_lock(&smb_lock);
-	rc = enter(s);
-	if (rc < 0)
-		goto out;
-	dh = smbc_getFunctionOpendir(s->ctx)(s->ctx, url);
-	if (!dh) {
-		rc = fail();
-		goto out;
-	}
-	for (;;) {
-		errno = 0;
-		de = smbc_getFunctionReaddir(s->ctx)(s->ctx, dh);
-		if (!de) {
-			rc = errno ? -errno : 0;
-			break;
-		}
-		if (!strcmp(de->name, ".") || !strcmp(de->name, ".."))
-			continue;
-		rc = fn(arg, de->name);
-		if (rc != 0)
-			break;
-	}
-	smbc_getFunctionClosedir(s->ctx)(s->ctx, dh);
-out:
-	rc = leave(s, rc);
-	pthread_mutex_unlock(&smb_lock);
-	return rc;
+	return list_dir(s, path, NULL, fn, arg);
 }
 
 int smb_open(struct smb *s, const char *path, int flags, mode_t mode, struct smb_file **out)
