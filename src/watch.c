@@ -40,6 +40,7 @@ struct watch {
 	int wake[2];	      /* a byte on wake[1] stops the thread */
 	pthread_mutex_t lock; /* protects pid */
 	pid_t pid;	      /* the helper, 0 when none runs */
+	char buf[65536];      /* the helper's output not yet parsed; the thread's own */
 };
 
 /* ---- the daemon's side ------------------------------------------------- */
@@ -154,7 +155,7 @@ err_in:
  */
 static int read_helper(struct watch *w, int fd)
 {
-	static char buf[65536];
+	char *buf = w->buf;
 	size_t have = 0;
 
 	for (;;) {
@@ -170,7 +171,7 @@ static int read_helper(struct watch *w, int fd)
 		}
 		if (p[1].revents)
 			return 1;
-		n = read(fd, buf + have, sizeof(buf) - have);
+		n = read(fd, buf + have, sizeof(w->buf) - have);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -190,7 +191,7 @@ static int read_helper(struct watch *w, int fd)
 		}
 		memmove(buf, buf + o, have - o);
 		have -= o;
-		if (have == sizeof(buf))
+		if (have == sizeof(w->buf))
 			have = 0; /* a record longer than any path: drop it */
 	}
 }
@@ -204,7 +205,7 @@ static void *watch_main(void *arg)
 		struct smb_state st;
 		int64_t t0;
 		pid_t pid;
-		int fd, status, stop;
+		int fd, status = 0, stop;
 
 		smb_get_state(w->conf.client, &st);
 		if (!st.online || st.forced) {
