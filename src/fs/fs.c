@@ -20,10 +20,12 @@
  * since the kernel last cached it.
  *
  * Read-ahead: once a reader has read a whole chunk sequentially, each read
- * queues the next RA_CHUNKS chunks for the read-ahead thread, which fetches
+ * queues the next RA_CHUNKS chunks for the read-ahead threads, which fetch
  * them through the same path while the reader consumes what it has; so the
- * server connection stays busy.  A short or random read never triggers it,
- * so a partial read caches exactly the chunks it touched.
+ * server connection stays busy.  There are two: while one writes a chunk it
+ * fetched into the cache file, the other reads the next from the server
+ * (the one connection serves a thread at a time).  A short or random read
+ * never triggers it, so a partial read caches exactly the chunks it touched.
  *
  * Writes go to the cache file and mark bytes present and dirty; flush (every
  * close) and fsync push a dirty file to the server (sync_push_file).
@@ -71,6 +73,7 @@
 #include "util/util.h"
 
 #define RA_CHUNKS 4    /* chunks fetched ahead of a sequential reader */
+#define RA_THREADS 2   /* read-ahead threads: one stores while the other reads */
 #define RA_QUEUE_MAX 8 /* pending read-ahead requests at most */
 
 struct ra_req {
@@ -80,13 +83,13 @@ struct ra_req {
 };
 
 struct readahead {
-	pthread_t thread;
-	pthread_mutex_t lock; /* protects head, tail, len, stopping */
+	pthread_t threads[RA_THREADS];
+	pthread_mutex_t lock; /* protects head, tail, len, stopping, started */
 	pthread_cond_t cond;
 	struct ra_req *head, *tail;
 	unsigned len;
 	int stopping;
-	int started;
+	unsigned started; /* threads running */
 };
 
 /*
@@ -115,7 +118,7 @@ struct fs {
 	struct smb *s;		 /* borrowed */
 	struct fuse_session *se; /* constant after mount */
 	struct notify *nt;	 /* set by fs_run before the loop starts */
-	struct readahead ra;	 /* the read-ahead thread and its queue */
+	struct readahead ra;	 /* the read-ahead threads and their queue */
 	struct names_snap snap;	 /* names of the directory being filled */
 	char *mountpoint;	 /* constant */
 	int watching;		 /* the server's change watch is up; __atomic */
@@ -2045,13 +2048,17 @@ int fs_run(struct fs *fs)
 		return rc;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
-	rc = -pthread_create(&fs->ra.thread, NULL, ra_main, fs);
+	for (unsigned i = 0; rc == 0 && i < RA_THREADS; i++) {
+		rc = -pthread_create(&fs->ra.threads[i], NULL, ra_main, fs);
+		if (rc == 0) {
+			pthread_mutex_lock(&fs->ra.lock);
+			fs->ra.started++;
+			pthread_mutex_unlock(&fs->ra.lock);
+		}
+	}
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc < 0)
 		return rc;
-	pthread_mutex_lock(&fs->ra.lock);
-	fs->ra.started = 1;
-	pthread_mutex_unlock(&fs->ra.lock);
 	rc = cache_add_hooks(fs->c, &hooks);
 	if (rc < 0)
 		return rc;
@@ -2090,10 +2097,10 @@ void fs_free(struct fs *fs)
 	cache_remove_hooks(fs->c, fs);
 	pthread_mutex_lock(&fs->ra.lock);
 	fs->ra.stopping = 1;
-	pthread_cond_signal(&fs->ra.cond);
+	pthread_cond_broadcast(&fs->ra.cond);
 	pthread_mutex_unlock(&fs->ra.lock);
-	if (fs->ra.started)
-		pthread_join(fs->ra.thread, NULL);
+	for (unsigned i = 0; i < fs->ra.started; i++)
+		pthread_join(fs->ra.threads[i], NULL);
 	pthread_mutex_destroy(&fs->ra.lock);
 	pthread_cond_destroy(&fs->ra.cond);
 	snap_clear(&fs->snap);
