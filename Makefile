@@ -35,7 +35,9 @@ CHECK_LIBS   := $(shell pkg-config --libs check)
 UTIL_OBJS  := src/util/log.o src/util/range.o src/util/unc.o src/util/util.o src/util/ticker.o \
              src/util/idmap.o
 CACHE_OBJS := src/cache/index.o src/cache/store.o src/cache/cache.o
-SMB_OBJS   := src/smb/smb.o
+SMB_OBJS   := src/smb/smb.o src/smb/parm_memo.o
+# parm_memo.c's lpcfg_map_parameter must be exported to take Samba's calls.
+EXPORT_PARM_MEMO := -Wl,--export-dynamic-symbol=lpcfg_map_parameter
 SYNC_OBJS  := src/sync/push.o src/sync/remote.o src/sync/journal.o src/sync/plan.o src/sync/lnk.o src/sync/flags.o src/sync/fetch.o src/sync/engine.o
 FS_OBJS    := src/fs/fs.o src/fs/notify.o
 IPC_OBJS   := src/ipc/proto.o src/ipc/client.o
@@ -49,7 +51,8 @@ LIB_SOVER  := 0
 LIB_VER    := 0.1.0
 CLI_OBJS   := tools/ofsync.o tools/bar.o
 
-UNIT_TESTS := test_range test_unc test_proto test_options test_plan test_lnk test_flags test_bar test_config test_idmap
+UNIT_TESTS := test_range test_unc test_proto test_options test_plan test_lnk test_flags test_bar test_config test_idmap \
+              test_parm_memo
 test_range_OBJS   := src/util/range.o
 test_unc_OBJS     := src/util/unc.o src/util/util.o
 test_proto_OBJS   := src/ipc/proto.o src/util/util.o
@@ -60,6 +63,8 @@ test_flags_OBJS   := src/sync/flags.o
 test_bar_OBJS     := tools/bar.o src/util/util.o
 test_config_OBJS  := src/config.o src/options.o src/util/unc.o src/util/util.o
 test_idmap_OBJS   := src/util/idmap.o
+test_parm_memo_OBJS := src/smb/parm_memo.o
+test_parm_memo_LDFLAGS := $(EXPORT_PARM_MEMO)
 
 LIBS_BUILT := $(BUILD)/libofsync.a $(BUILD)/libofsync.so.$(LIB_VER) $(BUILD)/libofsync.so \
               $(BUILD)/ofsync.pc
@@ -76,7 +81,7 @@ $(BUILD)/tests/unit/%.o: tests/unit/%.c
 	$(CC) $(CPPFLAGS) $(CHECK_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILD)/ofsyncd: $(addprefix $(BUILD)/,$(DAEMON_OBJS))
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) $(EXPORT_PARM_MEMO) -o $@ $^ $(LIBS)
 
 $(BUILD)/pic/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -108,7 +113,7 @@ $(BUILD)/examples/sync_conflicts: examples/sync_conflicts.c $(BUILD)/libofsync.s
 
 define unit_rule
 $(BUILD)/tests/unit/$(1): $(BUILD)/tests/unit/$(1).o $(addprefix $(BUILD)/,$($(1)_OBJS))
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LIBS)
+	$$(CC) $$(LDFLAGS) $$($(1)_LDFLAGS) -o $$@ $$^ $$(CHECK_LIBS) $$(LIBS)
 endef
 $(foreach t,$(UNIT_TESTS),$(eval $(call unit_rule,$(t))))
 
@@ -118,7 +123,8 @@ deps:
 	./scripts/deps.sh
 
 check-unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_FORK=yes $$t; done
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; CK_FORK=yes \
+		LSAN_OPTIONS=suppressions=$(abspath tests/lsan.supp):print_suppressions=0 $$t; done
 
 # A libofsync client that prints every progress callback (test_library.py).
 $(BUILD)/tests/progress_client: tests/integration/progress_client.c $(BUILD)/libofsync.a

@@ -41,6 +41,12 @@ struct smb;
 struct smb_file;
 
 /*
+ * How many of libsmbclient's parameter-name lookups were answered from
+ * the memo of parm_memo.c, without Samba's scan of its table.
+ */
+unsigned long smb_parm_memo_hits(void);
+
+/*
  * Creates the client.  It starts offline; smb_probe brings it online.
  * 0 or a negative errno.
  */
