@@ -30,10 +30,10 @@ static struct {
 	char name[64]; /* the name as asked (exact bytes) */
 	int index;     /* the library's answer */
 } memo[PARM_MEMO_MAX];
-static unsigned memo_n;				     /* protected by memo_lock */
-static unsigned long memo_hits;			     /* protected by memo_lock */
+static unsigned memo_n;					      /* protected by memo_lock */
+static unsigned long memo_hits;				      /* protected by memo_lock */
 static pthread_mutex_t memo_lock = PTHREAD_MUTEX_INITIALIZER; /* taken alone */
-static int (*real_map)(const char *);			     /* set under memo_lock */
+static int (*real_map)(const char *);			      /* set under memo_lock */
 
 int lpcfg_map_parameter(const char *name);
 

@@ -22,10 +22,20 @@ static void setup(void)
 
 /* Names as Samba's callers pass them, and ones it does not know. */
 static const char *const names[] = {
-	"workgroup",   "WORKGROUP",	    "work group",     "  Workgroup ",
-	"realm",       "netbios name",	    "client signing", "client use kerberos",
-	"client max protocol", "no such parameter", "libsmb:client_guid", "",
-	"-valid",      "min protocol",
+	"workgroup",
+	"WORKGROUP",
+	"work group",
+	"  Workgroup ",
+	"realm",
+	"netbios name",
+	"client signing",
+	"client use kerberos",
+	"client max protocol",
+	"no such parameter",
+	"libsmb:client_guid",
+	"",
+	"-valid",
+	"min protocol",
 };
 
 START_TEST(answers_as_samba)
