@@ -58,6 +58,7 @@ struct cache {
 	size_t nhooks;
 	cache_conflict_fn conflict_fn; /* set once before threads start */
 	void *conflict_arg;
+	uint64_t listings_gen; /* bumped when a listing is found stale; __atomic */
 };
 
 int cache_open(const char *dir, struct cache **out)
@@ -571,4 +572,14 @@ void cache_conflict_event(struct cache *c, int added, uint64_t share, uint64_t i
 {
 	if (c->conflict_fn)
 		c->conflict_fn(c->conflict_arg, added, share, item, path, state);
+}
+
+uint64_t cache_listings_gen(struct cache *c)
+{
+	return __atomic_load_n(&c->listings_gen, __ATOMIC_ACQUIRE);
+}
+
+void cache_listings_stale(struct cache *c)
+{
+	__atomic_add_fetch(&c->listings_gen, 1, __ATOMIC_ACQ_REL);
 }

@@ -158,6 +158,16 @@ void cache_set_conflict_hook(struct cache *c, cache_conflict_fn fn, void *arg);
 void cache_conflict_event(struct cache *c, int added, uint64_t share, uint64_t item,
 			  const char *path, const char *state);
 
+/*
+ * The listings generation: whoever finds a directory's listing stale (a
+ * change the server reported, a replay that may have brought more names)
+ * calls cache_listings_stale before clearing the directory's `listed`.
+ * A listing taken at generation g may be trusted as of its time only while
+ * cache_listings_gen is still g (the generation snapshot of STYLE.md).
+ */
+uint64_t cache_listings_gen(struct cache *c);
+void cache_listings_stale(struct cache *c);
+
 /* True when the item has local changes that are not on the server. */
 int item_is_dirty(const struct index_item *it);
 

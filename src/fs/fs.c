@@ -1929,6 +1929,7 @@ void fs_remote_change(struct fs *fs, int change, const char *path)
 		snap_clear(&fs->snap);
 	pthread_mutex_unlock(&fs->snap.lock);
 	if (cache_node_get(fs->c, dir, &n) == 0) {
+		cache_listings_stale(fs->c);
 		pthread_mutex_lock(&n->lock);
 		if (n->it.listed) {
 			n->it.listed = 0;

@@ -396,6 +396,8 @@ struct listing {
 	int state; /* PF_* */
 	int rc;
 	struct entries rem;
+	int64_t at;   /* wall time the listing was asked for */
+	uint64_t gen; /* cache_listings_gen then */
 };
 
 enum { PF_WAITING, PF_RUNNING, PF_DONE, PF_TAKEN };
@@ -452,7 +454,7 @@ static int enqueue(struct walk *w, uint64_t id)
 			w->qcap = cap;
 	}
 	if (rc == 0) {
-		w->pf[w->qn] = (struct listing){PF_WAITING, 0, {0}};
+		w->pf[w->qn] = (struct listing){.state = PF_WAITING};
 		w->queue[w->qn++] = id;
 		if (w->pf_on)
 			pthread_cond_broadcast(&w->pf_cond);
@@ -487,12 +489,16 @@ static void *prefetch_main(void *arg)
 		w->pf[k].state = PF_RUNNING;
 		pthread_mutex_unlock(&w->pf_lock);
 		struct entries rem = {0};
+		uint64_t gen = cache_listings_gen(w->c);
+		int64_t at = now_ns();
 		int rc = index_path(cache_index(w->c), dir, path, sizeof(path));
 		if (rc == 0)
 			rc = smb_list(w->s, path, add_remote, &rem);
 		pthread_mutex_lock(&w->pf_lock);
 		w->pf[k].rc = rc;
 		w->pf[k].rem = rem;
+		w->pf[k].at = at;
+		w->pf[k].gen = gen;
 		w->pf[k].state = PF_DONE;
 		pthread_cond_broadcast(&w->pf_cond);
 	}
@@ -502,9 +508,11 @@ static void *prefetch_main(void *arg)
 
 /*
  * Takes the listing of queue entry i for the walk: the prefetched one
- * (waiting for it if it is being taken), or none (*have = 0: list it now).
+ * (waiting for it if it is being taken), with when it was asked for and
+ * the listings generation then; or none (*have = 0: list it now).
  */
-static int take_listing(struct walk *w, size_t i, struct entries *out, int *have)
+static int take_listing(struct walk *w, size_t i, struct entries *out, int *have, int64_t *at,
+			uint64_t *gen)
 {
 	int rc = 0;
 
@@ -519,6 +527,8 @@ static int take_listing(struct walk *w, size_t i, struct entries *out, int *have
 	if (w->pf[i].state == PF_DONE) {
 		*out = w->pf[i].rem;
 		rc = w->pf[i].rc;
+		*at = w->pf[i].at;
+		*gen = w->pf[i].gen;
 		*have = 1;
 	}
 	w->pf[i].state = PF_TAKEN;
@@ -1247,14 +1257,64 @@ static int do_entry(struct walk *w, uint64_t dir, const char *dpath, const struc
 	return rc;
 }
 
+/* index_children callback of listing_complete: counts children the server listed. */
+struct complete_ctx {
+	const struct entries *es;
+	size_t matched;
+	int extra; /* a child the server did not list */
+};
+
+static int complete_child(void *arg, const struct index_item *it)
+{
+	struct complete_ctx *cc = arg;
+	size_t lo = 0, hi = cc->es->n;
+
+	while (lo < hi) { /* es is sorted by name */
+		size_t mid = lo + (hi - lo) / 2;
+		int cmp = strcmp(it->name, cc->es->v[mid].name);
+		if (cmp == 0) {
+			if (cc->es->v[mid].has_remote)
+				cc->matched++;
+			else
+				cc->extra = 1;
+			return 0;
+		}
+		if (cmp < 0)
+			hi = mid;
+		else
+			lo = mid + 1;
+	}
+	cc->extra = 1;
+	return 0;
+}
+
+/*
+ * True when the index's children of dir are now exactly the names of the
+ * server's listing es (the entries the walk merged and carried out): what
+ * the mount would have after listing dir itself at that time.
+ */
+static int listing_complete(struct cache *c, uint64_t dir, const struct entries *es)
+{
+	struct complete_ctx cc = {es, 0, 0};
+	size_t remote = 0;
+
+	for (size_t i = 0; i < es->n; i++)
+		remote += es->v[i].has_remote != 0;
+	if (index_children(cache_index(c), dir, complete_child, &cc) < 0)
+		return 0;
+	return !cc.extra && cc.matched == remote;
+}
+
 static int walk_dir(struct walk *w, size_t qi, int list_remote)
 {
 	struct entries es = {0}, listed = {0};
 	uint64_t dir = w->queue[qi];
+	uint64_t gen = cache_listings_gen(w->c);
+	int64_t at = now_ns();
 	char dpath[4096];
 	int rc, have = 0;
 
-	rc = list_remote ? take_listing(w, qi, &listed, &have) : 0;
+	rc = list_remote ? take_listing(w, qi, &listed, &have, &at, &gen) : 0;
 	if (rc == 0)
 		rc = index_path(cache_index(w->c), dir, dpath, sizeof(dpath));
 	if (rc == 0)
@@ -1268,10 +1328,22 @@ static int walk_dir(struct walk *w, size_t qi, int list_remote)
 		rc = do_entry(w, dir, dpath, &es.v[i], list_remote);
 	}
 	if (rc == 0 && list_remote && !w->job->dry_run && (w->job->flags & OFSYNC_SYNCIN)) {
+		/*
+		 * When the index now holds exactly the server's names, the walk
+		 * did what the mount's own listing would have done at `at`: the
+		 * mount may trust it as of then, unless a listing was found stale
+		 * since.  Otherwise the mount lists the directory afresh.
+		 */
+		int complete = listing_complete(w->c, dir, &es);
 		struct node *n;
 		if (cache_node_get(w->c, dir, &n) == 0) {
 			pthread_mutex_lock(&n->lock);
-			n->it.listed = 0; /* the mount lists it afresh */
+			if (complete && cache_listings_gen(w->c) == gen) {
+				if (n->it.listed < at)
+					n->it.listed = at;
+			} else {
+				n->it.listed = 0;
+			}
 			cache_node_save(w->c, n);
 			pthread_mutex_unlock(&n->lock);
 			cache_node_put(w->c, n, 1);

@@ -568,3 +568,44 @@ def test_no_new_files_out(smb_server, ofsyncd):
     assert m.status()["pending_ops"] >= 1
     sync(m, "--out", check_rc=0)
     assert (b / "w" / "new.txt").read_bytes() == b"only in the cache\n"
+
+
+def test_sync_listing_counts_as_the_mounts(tree):
+    """A directory the sync listed and brought in whole counts as listed by
+    the mount at that time: within attr_timeout the mount answers from it
+    (no listing of its own), as after listing it itself.  A directory whose
+    names are not all the server's afterwards is listed again."""
+    m, b, big = tree
+    sync(m, m.mnt / "d", "--in", check_rc=0)
+    # What the sync brought in shows; a name added on the server after the
+    # sync listed d does not until attr_timeout (30 s, no watch), as after a
+    # listing of the mount's own.
+    harness.write_file(b / "d" / "later.txt", b"after the sync\n")
+    assert sorted(os.listdir(m.mnt / "d")) == ["a.txt", "big.bin", "new.txt"]
+    # A file being written here (not on the server before its first close)
+    # makes the index differ from the server's names: after this sync the
+    # mount lists d again and sees the server's new name.
+    with open(m.mnt / "d" / "mine.txt", "wb") as f:
+        f.write(b"not closed yet\n")
+        harness.write_file(b / "d" / "later2.txt", b"after the second sync\n")
+        sync(m, m.mnt / "d", "--in", check_rc=0)
+        names = sorted(os.listdir(m.mnt / "d"))
+    assert names == ["a.txt", "big.bin", "later.txt", "later2.txt", "mine.txt", "new.txt"], names
+
+
+def test_sync_listing_gives_way_to_the_watch(smb_server, ofsyncd, tmp_path):
+    """With the change watch up, a name added on the server just after a
+    sync listed its directory still shows at once."""
+    b = smb_server.backing
+    harness.write_file(b / "w" / "a.txt", b"one\n")
+    m = ofsyncd.mount(smb_server, attr_timeout=None)  # long timeouts while watched
+    assert harness.wait_for(lambda: m.status()["watch"] == "up" and [True], 15, interval=0.2)
+    assert sorted(os.listdir(m.mnt / "w")) == ["a.txt"]
+    sync(m, m.mnt / "w", "--in", check_rc=0)
+    src = tmp_path / "up.tmp"
+    src.write_bytes(b"from another client\n")
+    r = smb_server.smbclient('cd "w"', f'put "{src}" "b.txt"')
+    assert r.returncode == 0, r.stdout + r.stderr
+    ok = harness.wait_for(lambda: sorted(os.listdir(m.mnt / "w")) == ["a.txt", "b.txt"] and [True],
+                          10, interval=0.2)
+    assert ok, os.listdir(m.mnt / "w")
