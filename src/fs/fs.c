@@ -929,8 +929,8 @@ static void *ra_main(void *arg)
 		int stopping = ra->stopping;
 		pthread_mutex_unlock(&ra->lock);
 		if (!stopping)
-			sync_fetch(fs->c, fs->s, r->n, r->start,
-				   r->end); /* a failure shows on the real read */
+			sync_fetch_ahead(fs->c, fs->s, r->n, r->start,
+					 r->end); /* a failure shows on the real read */
 		cache_node_put(fs->c, r->n, 1);
 		free(r);
 		pthread_mutex_lock(&ra->lock);

@@ -51,11 +51,13 @@ static int store_fetched(struct cache *c, struct node *n, const char *buf, uint6
 /*
  * Makes [off, end) present by fetching the chunks it touches.  Bytes another
  * thread is already fetching are waited for, not fetched twice (the kernel
- * sends several readahead requests for one chunk at once).  Returns 0,
- * -EAGAIN when the server's copy changed or a fetch we waited for failed
- * (the caller looks again), or a negative errno.
+ * sends several readahead requests for one chunk at once); ahead (read-ahead,
+ * which needs nothing itself) fetches only what nobody is fetching, and
+ * never waits.  Returns 0, -EAGAIN when the server's copy changed or a fetch
+ * we waited for failed (the caller looks again), or a negative errno.
  */
-int sync_fetch(struct cache *c, struct smb *s, struct node *n, uint64_t off, uint64_t end)
+static int fetch(struct cache *c, struct smb *s, struct node *n, uint64_t off, uint64_t end,
+		 int ahead)
 {
 	struct rangeset missing = RANGESET_INIT;
 	struct smb_file *f = NULL;
@@ -80,6 +82,13 @@ int sync_fetch(struct cache *c, struct smb *s, struct node *n, uint64_t off, uin
 			break;
 		if (!rangeset_overlaps(&n->inflight, cs, ce))
 			break;
+		if (ahead) {
+			/* Take what nobody fetches: the next chunk, as the last is read. */
+			for (size_t i = 0; rc == 0 && i < n->inflight.n; i++)
+				rc = rangeset_remove(&missing, n->inflight.v[i].start,
+						     n->inflight.v[i].end);
+			break;
+		}
 		/* Someone fetches part of it: wait, then look again. */
 		pthread_cond_wait(&n->fetched, &n->lock);
 	}
@@ -153,4 +162,14 @@ out:
 	}
 	rangeset_release(&missing);
 	return rc;
+}
+
+int sync_fetch(struct cache *c, struct smb *s, struct node *n, uint64_t off, uint64_t end)
+{
+	return fetch(c, s, n, off, end, 0);
+}
+
+int sync_fetch_ahead(struct cache *c, struct smb *s, struct node *n, uint64_t off, uint64_t end)
+{
+	return fetch(c, s, n, off, end, 1);
 }

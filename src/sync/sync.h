@@ -90,6 +90,12 @@ int sync_refresh_name(struct cache *c, struct smb *s, struct node *dir, const ch
  */
 int sync_fetch(struct cache *c, struct smb *s, struct node *n, uint64_t off, uint64_t end);
 
+/*
+ * The same for read-ahead: fetches the missing bytes of the chunks that
+ * [off, end) touches that no other thread is fetching, and waits for none.
+ */
+int sync_fetch_ahead(struct cache *c, struct smb *s, struct node *n, uint64_t off, uint64_t end);
+
 /* Inserts a new index row for a server entry below parent.  0 or -errno. */
 int sync_insert_remote(struct cache *c, uint64_t share, uint64_t parent, const char *name,
 		       const struct smb_stat *st, uint64_t *id);
