@@ -1258,6 +1258,30 @@ def versions():
 LOAD0 = os.getloadavg()
 
 
+def note_page_reporting():
+    """Notes a virtual machine that gives freed memory back to its host
+    (free page reporting): there every page the page cache takes after
+    drop_caches is faulted in anew by the host, which weighs on whoever
+    allocates page cache (a cached read: the cache file and the mount's
+    pages; `smbclient get` to /dev/null: none)."""
+    d = Path("/sys/module/page_reporting/parameters")
+    if not d.is_dir():
+        return
+    params = {}
+    for f in ("page_reporting_order", "min_free_ms", "reported_kib"):
+        try:
+            params[f] = (d / f).read_text().strip()
+        except OSError:
+            pass
+    R.info["page_reporting"] = params
+    R.note("this machine is a VM that reports freed memory to its host (free page reporting, "
+           + ", ".join(f"{k}={v}" for k, v in params.items()) + "): memory freed by "
+           "drop_caches goes back to the host, and each page allocated after it is faulted "
+           "in again, so cold figures that fill the page cache (a cached read fills the cache "
+           "file's and the mount's pages) pay for it; `smbclient get` to a local file is the "
+           "comparable that pays it too")
+
+
 def main():
     def on_term(signum, frame):
         raise KeyboardInterrupt(f"signal {signum}")
@@ -1266,6 +1290,7 @@ def main():
         raise SystemExit(f"no {OFSYNCD} / {OFSYNC}: run make first")
     t0 = time.monotonic()
     drop_caches()  # finds out whether the page cache can be dropped here
+    note_page_reporting()
     if NOFILE:
         import resource
         soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
