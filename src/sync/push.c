@@ -460,10 +460,13 @@ static int send_direct(struct cache *c, struct smb *s, struct node *n, const str
 		rc = smb_ftruncate(s, out, sn->size);
 		if (rc == 0)
 			rc = smb_fstat(s, out, now);
-		if (rc == 0)
+		if (rc == 0) {
 			*known = 1;
-		else if (!smb_is_conn_error(rc))
-			rc = 0; /* not for this server: a stat after the close */
+		} else if (!smb_is_conn_error(rc)) {
+			/* Not for this server: a stat after the close, from now on. */
+			smb_set_dating(s, SMB_DATING_REDATES);
+			rc = 0;
+		}
 	}
 	if (rc == 0)
 		rc = smb_close(s, out);
