@@ -261,3 +261,44 @@ def test_new_files_base_is_the_servers(smb_server, ofsyncd, make_bytes):
         assert (m.mnt / name).read_bytes() == (b / name).read_bytes()
     st = m.status()
     assert st["dirty_items"] == 0 and st["conflicts"] == 0, st
+
+
+def test_names_listing_lasts_while_the_watch_is_up(smb_server, ofsyncd):
+    """With the change watch up (default timeouts), the names listing taken
+    for a burst of new names answers for as long as any listing
+    (watch_timeout), not only attr_timeout: past attr_timeout a lookup of an
+    absent name is answered without the server (paused here).  A name
+    another client adds there drops the listing: it shows up at once."""
+    import threading
+    import time
+
+    b = smb_server.backing
+    harness.write_file(b / "d" / "Report.TXT", b"theirs\n")
+    m = ofsyncd.mount(smb_server, attr_timeout=None)  # defaults: 1 s, 60 s watched
+    assert harness.wait_for(lambda: m.status()["watch"] == "up", 15)
+    os.stat(m.mnt / "d")  # known, never listed: its absent names are asked for
+    for i in range(5):
+        harness.write_file(m.mnt / "d" / f"new{i:02d}.txt", b"%d\n" % i)
+    time.sleep(1.5)  # past attr_timeout
+    os.stat(m.mnt / "d")  # d's own attributes, changed by the uploads, asked for now
+    smb_server.pause()
+    try:
+        got = []
+        t = threading.Thread(target=lambda: got.append(os.path.exists(m.mnt / "d" / "zz.txt")),
+                             daemon=True)
+        t0 = time.monotonic()
+        t.start()
+        t.join(20)
+        took = time.monotonic() - t0
+    finally:
+        smb_server.resume()
+    assert got == [False] and took < 2, (got, took)
+    assert os.path.exists(m.mnt / "d" / "report.txt")  # the server's Report.TXT
+    src = m.mnt.parent / "late-src.txt"
+    harness.write_file(src, b"late\n")
+    smb_server.smbclient(f"put {src} d/late.txt")  # another SMB client
+    assert harness.wait_for(lambda: os.path.exists(m.mnt / "d" / "late.txt"), 5)
+    for i in range(5):
+        assert (b / "d" / f"new{i:02d}.txt").read_bytes() == b"%d\n" % i
+    st = m.status()
+    assert st["dirty_items"] == 0 and st["conflicts"] == 0, st
