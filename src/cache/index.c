@@ -99,6 +99,7 @@ enum stmt_id {
 	ST_SHARE_ADD,
 	ST_SHARE_ROOT,
 	ST_STATS,
+	ST_JOURNAL_COUNT,
 	ST_COUNT
 };
 
@@ -131,6 +132,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 		     "(SELECT count(*) FROM conflicts WHERE share = ?1), "
 		     "(SELECT count(*) FROM journal WHERE share = ?1) "
 		     "FROM items WHERE share = ?1",
+	/* Asked at every close of a written file (fs.c, journaling). */
+	[ST_JOURNAL_COUNT] = "SELECT count(*) FROM journal WHERE share = ?1",
 };
 
 #define RESERVE_BYTES (1 << 20)
@@ -1049,7 +1052,21 @@ out:
 
 int index_journal_count(struct index *ix, uint64_t share, uint64_t *n)
 {
-	return count_int(ix, "SELECT count(*) FROM journal WHERE share = ?1", share, n);
+	sqlite3_stmt *st = ix->st[ST_JOURNAL_COUNT];
+	int rc;
+
+	pthread_mutex_lock(&ix->lock);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)share);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*n = (uint64_t)sqlite3_column_int64(st, 0);
+		rc = 0;
+	} else {
+		rc = db_err(ix, "journal count");
+	}
+	stmt_done(st);
+	pthread_mutex_unlock(&ix->lock);
+	return rc;
 }
 
 int index_journal_item_pending(struct index *ix, uint64_t item, uint64_t *n)

@@ -100,14 +100,19 @@ struct readahead {
  * (its match is case-insensitive), so a directory of n names filled by us
  * costs n^2/2 entries read on the server.  The second miss answered by the
  * server in the same directory within attr_timeout takes a listing; names
- * absent from it are absent for attr_timeout after it was taken, as from
- * any listing.  One directory at a time: the one being filled.
+ * absent from it are absent for as long as any listing is trusted
+ * (fresh_at: attr_timeout, or watch_timeout while the server's change
+ * watch is up).  The watch's report of a name the index lacks appearing in
+ * the directory drops the listing (fs_remote_change), and `gen` keeps a
+ * listing that was under way meanwhile from being kept.  One directory at
+ * a time: the one being filled.
  */
 struct names_snap {
 	pthread_mutex_t lock; /* protects every field below */
 	uint64_t dir;	      /* the directory listed (or missed in), 0 for none */
 	int64_t taken;	      /* monotonic ns before the listing, 0 for none */
 	int64_t missed;	      /* monotonic ns of the last miss in dir the server answered */
+	uint64_t gen;	      /* bumped when a change on the server drops the listing */
 	char **names;	      /* sorted (cmp_name_nocase), n of them */
 	size_t n, cap;
 };
@@ -371,13 +376,18 @@ static int cmp_name_nocase(const void *a, const void *b)
 }
 
 /*
- * How long a names listing answers for absent names: attr_timeout as
- * configured, not the longer one of the change watch (the listing is not
- * kept in step with the watch's reports).
+ * The window in which two misses in one directory make a burst, and the
+ * switch of the names listing (0: never listed): attr_timeout as configured.
  */
 static int64_t snap_ttl_ns(struct fs *fs)
 {
 	return (int64_t)(fs->conf.attr_timeout * 1e9);
+}
+
+/* With snap->lock held: does the listing taken at `taken` still answer? */
+static int snap_fresh(struct fs *fs, int64_t taken, int64_t now)
+{
+	return taken && fresh_at(fs, taken, now, 1);
 }
 
 /* True when a listing of dir younger than attr_timeout lacks name. */
@@ -387,7 +397,7 @@ static int snap_absent(struct fs *fs, uint64_t dir, const char *name)
 	int absent;
 
 	pthread_mutex_lock(&snap->lock);
-	absent = snap->dir == dir && snap->taken && mono_ns() - snap->taken < snap_ttl_ns(fs) &&
+	absent = snap->dir == dir && snap_fresh(fs, snap->taken, mono_ns()) &&
 		 (snap->n == 0 ||
 		  !bsearch(&name, snap->names, snap->n, sizeof(*snap->names), cmp_name_nocase));
 	pthread_mutex_unlock(&snap->lock);
@@ -396,22 +406,26 @@ static int snap_absent(struct fs *fs, uint64_t dir, const char *name)
 
 /*
  * The server answered "no such name" in dir: the second time within
- * attr_timeout, dir's names are listed (struct names_snap), outside the lock.
+ * attr_timeout, dir's names are listed (struct names_snap), outside the lock;
+ * the listing is kept only if no change the watch reported there dropped
+ * it meanwhile (snap->gen).
  */
 static void snap_missed(struct fs *fs, struct node *dir)
 {
 	struct names_snap *snap = &fs->snap, got = {0};
 	char path[PATH_MAX];
 	int64_t now = mono_ns();
+	uint64_t gen;
 	int list;
 
 	pthread_mutex_lock(&snap->lock);
 	list = snap->dir == dir->id && now - snap->missed < snap_ttl_ns(fs) &&
-	       !(snap->taken && now - snap->taken < snap_ttl_ns(fs));
+	       !snap_fresh(fs, snap->taken, now);
 	if (snap->dir != dir->id)
 		snap_clear(snap);
 	snap->dir = dir->id;
 	snap->missed = now;
+	gen = snap->gen;
 	pthread_mutex_unlock(&snap->lock);
 	if (!list || item_path(fs, dir->id, path, sizeof(path)) < 0 ||
 	    smb_list_names(fs->s, path, snap_add, &got) != 0) {
@@ -421,7 +435,7 @@ static void snap_missed(struct fs *fs, struct node *dir)
 	if (got.n > 1)
 		qsort(got.names, got.n, sizeof(*got.names), cmp_name_nocase);
 	pthread_mutex_lock(&snap->lock);
-	if (snap->dir == dir->id && snap->taken < now) {
+	if (snap->dir == dir->id && snap->taken < now && snap->gen == gen) {
 		snap_clear(snap);
 		snap->names = got.names;
 		snap->n = got.n;
@@ -1925,8 +1939,10 @@ void fs_remote_change(struct fs *fs, int change, const char *path)
 		return;
 	/* A names listing of dir taken for lookups of absent names is stale too. */
 	pthread_mutex_lock(&fs->snap.lock);
-	if (fs->snap.dir == dir)
+	if (fs->snap.dir == dir) {
 		snap_clear(&fs->snap);
+		fs->snap.gen++; /* and one under way now is stale too */
+	}
 	pthread_mutex_unlock(&fs->snap.lock);
 	if (cache_node_get(fs->c, dir, &n) == 0) {
 		cache_listings_stale(fs->c);

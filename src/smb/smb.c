@@ -32,11 +32,12 @@ struct smb {
 	char *user;		    /* constant */
 	char *domain;		    /* constant */
 	char *password;		    /* constant; wiped on free */
-	pthread_mutex_t state_lock; /* protects online, forced, since, reason */
+	pthread_mutex_t state_lock; /* protects online, forced, since, reason, dating */
 	int online;
 	int forced;
 	int64_t since;
 	char reason[256];
+	int dating; /* enum smb_dating, of the current connection */
 };
 
 struct smb_file {
@@ -291,6 +292,9 @@ int smb_probe(struct smb *s)
 	if (rc == 0) {
 		smbc_free_context(s->ctx, 1);
 		s->ctx = ctx;
+		pthread_mutex_lock(&s->state_lock);
+		s->dating = SMB_DATING_UNKNOWN;
+		pthread_mutex_unlock(&s->state_lock);
 		errno = 0;
 		rc = smbc_getFunctionStat(ctx)(ctx, s->prefix, &st) < 0 ? fail() : 0;
 		if (rc == 0 && !S_ISDIR(st.st_mode))
@@ -591,6 +595,23 @@ int smb_fstat(struct smb *s, struct smb_file *f, struct smb_stat *out)
 	if (rc == 0)
 		from_stat(&st, out);
 	return rc;
+}
+
+int smb_dating(struct smb *s)
+{
+	int d;
+
+	pthread_mutex_lock(&s->state_lock);
+	d = s->dating;
+	pthread_mutex_unlock(&s->state_lock);
+	return d;
+}
+
+void smb_set_dating(struct smb *s, int dating)
+{
+	pthread_mutex_lock(&s->state_lock);
+	s->dating = dating;
+	pthread_mutex_unlock(&s->state_lock);
 }
 
 int smb_close(struct smb *s, struct smb_file *f)

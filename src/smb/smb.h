@@ -104,6 +104,10 @@ int smb_open(struct smb *s, const char *path, int flags, mode_t mode, struct smb
 ssize_t smb_pread(struct smb *s, struct smb_file *f, void *buf, size_t len, int64_t off);
 /* Writes all of buf at off.  0 or -errno. */
 int smb_pwrite(struct smb *s, struct smb_file *f, const void *buf, size_t len, int64_t off);
+/*
+ * Stats an open file (one round trip).  f must have been opened with read
+ * access (O_RDONLY or O_RDWR): a write-only handle may not read attributes.
+ */
 int smb_fstat(struct smb *s, struct smb_file *f, struct smb_stat *st);
 /*
  * Copies the first len bytes of src into dst, on the server where it can
@@ -113,6 +117,20 @@ int smb_copy(struct smb *s, struct smb_file *src, struct smb_file *dst, int64_t 
 int smb_ftruncate(struct smb *s, struct smb_file *f, int64_t size);
 /* Closes and frees f (also on error).  0 or -errno. */
 int smb_close(struct smb *s, struct smb_file *f);
+
+/*
+ * What the server does to the mtime of a file written through a handle
+ * whose size was set last (smb_ftruncate) when that handle is closed, as
+ * the first upload of a connection learns it (sync/push.c):
+ * SMB_DATING_KEEPS, the time the handle shows is the time the file keeps
+ * (Samba: setting the size dates the file and closes the handle's pending
+ * update of its time), or SMB_DATING_REDATES, the close dates it again.
+ * SMB_DATING_UNKNOWN until learnt; every new connection (smb_probe) forgets
+ * it, the server may be another one.
+ */
+enum smb_dating { SMB_DATING_UNKNOWN, SMB_DATING_KEEPS, SMB_DATING_REDATES };
+int smb_dating(struct smb *s);
+void smb_set_dating(struct smb *s, int dating);
 
 int smb_rename(struct smb *s, const char *from, const char *to);
 int smb_unlink(struct smb *s, const char *path);

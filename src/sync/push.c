@@ -15,7 +15,10 @@
  *
  * A small file new to the server (no base: created here) skips the
  * temporary name: it is created under its real name with O_EXCL, written,
- * closed, and stat'ed as in step 4.  The temporary name protects a good
+ * closed, and stat'ed as in step 4; on a server that keeps the time a
+ * handle shows once its size is set (smb.h, smb_dating: Samba), the stat
+ * is taken on the handle before the close (set size, stat: two round trips
+ * for the three of a stat by name).  The temporary name protects a good
  * file from being replaced by a half-written one; a new name has no file to
  * protect, and O_EXCL does the check of step 3 (a file someone else put
  * there is a conflict, both kept) in the same round trip.  It saves the
@@ -405,20 +408,41 @@ err_unlink:
 	return rc;
 }
 
+/* True when two stats of one file say the same. */
+static int same_stat(const struct smb_stat *a, const struct smb_stat *b)
+{
+	return a->type == b->type && a->size == b->size && a->mtime == b->mtime &&
+	       a->file_id == b->file_id && a->mode == b->mode;
+}
+
 /*
  * Creates path, new to the server, with the whole content (see the top).
- * Returns 0, -ESTALE when a file is there already (a conflict, recorded),
- * -EAGAIN when it was there and is gone again (the next upload tries), or
- * an error, after which the partial file is removed if the server can
- * still be reached.
+ * When the server keeps the time a handle shows (smb.h, smb_dating), the
+ * server's stat of the new file is taken on the handle before the close,
+ * into *now, and *known is set: the stat by name after the close (three
+ * round trips) is saved.  The first upload of a connection learns it by
+ * taking both.  Returns 0, -ESTALE when a file is there already (a
+ * conflict, recorded), -EAGAIN when it was there and is gone again (the
+ * next upload tries), or an error, after which the partial file is removed
+ * if the server can still be reached.
  */
 static int send_direct(struct cache *c, struct smb *s, struct node *n, const struct snapshot *sn,
-		       const char *path)
+		       const char *path, struct smb_stat *now, int *known)
 {
+	int dating = smb_dating(s);
+	struct smb_stat after;
 	struct smb_file *out;
 	int rc;
 
-	rc = smb_open(s, path, O_WRONLY | O_CREAT | O_EXCL, 0644, &out);
+	*known = 0;
+	/* A handle that is to be stat'ed needs read access too. */
+	rc = smb_open(s, path,
+		      O_CREAT | O_EXCL | (dating == SMB_DATING_REDATES ? O_WRONLY : O_RDWR), 0644,
+		      &out);
+	if (rc == -EACCES && dating != SMB_DATING_REDATES) {
+		dating = SMB_DATING_REDATES; /* a share we may write, not read */
+		rc = smb_open(s, path, O_WRONLY | O_CREAT | O_EXCL, 0644, &out);
+	}
 	if (rc == -EEXIST) {
 		rc = check_target(c, s, n, sn, path);
 		return rc == 0 ? -EAGAIN : rc;
@@ -428,13 +452,41 @@ static int send_direct(struct cache *c, struct smb *s, struct node *n, const str
 		return rc;
 	}
 	rc = copy_content(c, s, n, sn, path, out);
+	if (rc == 0 && dating != SMB_DATING_REDATES) {
+		/*
+		 * Setting the size last dates the file now, and (Samba) the close
+		 * no longer does: the handle's stat is then the file's.
+		 */
+		rc = smb_ftruncate(s, out, sn->size);
+		if (rc == 0)
+			rc = smb_fstat(s, out, now);
+		if (rc == 0) {
+			*known = 1;
+		} else if (!smb_is_conn_error(rc)) {
+			/* Not for this server: a stat after the close, from now on. */
+			smb_set_dating(s, SMB_DATING_REDATES);
+			rc = 0;
+		}
+	}
 	if (rc == 0)
 		rc = smb_close(s, out);
 	else
 		smb_close(s, out);
-	if (rc < 0)
+	if (rc < 0) {
 		smb_unlink(s, path);
-	return rc;
+		return rc;
+	}
+	if (*known && dating == SMB_DATING_UNKNOWN) {
+		rc = smb_stat(s, path, &after);
+		if (rc < 0)
+			return rc;
+		dating = same_stat(now, &after) ? SMB_DATING_KEEPS : SMB_DATING_REDATES;
+		smb_set_dating(s, dating);
+		log_debug("the server %s the time of a file at close",
+			  dating == SMB_DATING_KEEPS ? "keeps" : "changes");
+		*now = after; /* the true one, either way */
+	}
+	return 0;
 }
 
 /* Uploads what the snapshot took (sync_push_file). */
@@ -443,13 +495,13 @@ static int upload(struct cache *c, struct smb *s, struct node *n, const struct s
 	const struct snapshot sn = *snp;
 	char path[4096];
 	struct smb_stat now;
-	int rc, again = 0;
+	int rc, again = 0, known = 0;
 
 	rc = index_path(cache_index(c), n->id, path, sizeof(path));
 	if (rc < 0)
 		return rc;
 	if (!sn.base.valid && sn.size <= DIRECT_MAX)
-		rc = send_direct(c, s, n, &sn, path);
+		rc = send_direct(c, s, n, &sn, path, &now, &known);
 	else
 		rc = send_via_temp(c, s, n, &sn, path);
 	if (rc < 0)
@@ -460,9 +512,10 @@ static int upload(struct cache *c, struct smb *s, struct node *n, const struct s
 	 * round trips (libsmbclient opens the file by name again), so it is set
 	 * only when the two differ more: an upload long after the write, or a
 	 * time set by the user (touch -d, cp -p).  The base is what the server
-	 * says, as always.
+	 * says, as always: taken on the handle by send_direct where the server
+	 * allows it, else asked for now.
 	 */
-	rc = smb_stat(s, path, &now);
+	rc = known ? 0 : smb_stat(s, path, &now);
 	if (rc < 0)
 		return rc;
 	if (now.mtime * 100 - sn.mtime > MTIME_SLACK || sn.mtime - now.mtime * 100 > MTIME_SLACK) {

@@ -218,3 +218,87 @@ def test_burst_of_new_names_uses_a_listing(smb_server, ofsyncd):
         assert (b / "d" / f"new{i:02d}.txt").read_bytes() == b"%d\n" % i
     st = m.status()
     assert st["dirty_items"] == 0 and st["conflicts"] == 0, st
+
+
+def test_new_files_base_is_the_servers(smb_server, ofsyncd, make_bytes):
+    """The base recorded at a new file's upload is the server's size, mtime
+    and file id after the close, whether taken on the handle before the
+    close (a server that keeps the time then: Samba) or by name after it:
+    a later upload meets no conflict, a sync sees no change, and a change
+    another client makes afterwards, same size, is still seen."""
+    import time
+
+    b = smb_server.backing
+    m = ofsyncd.mount(smb_server, attr_timeout=30, extra_opts=["notify=no"])
+    sizes = {"empty": 0, "one": 1, "small.bin": 5000, "big.bin": 300000}
+    for name, size in sizes.items():
+        harness.write_file(m.mnt / name, make_bytes(size, size))
+        time.sleep(0.05)  # the server's clock moves between the files
+    for name, size in sizes.items():
+        st = os.stat(b / name)
+        base = m.info(m.mnt / name)["base"]
+        assert (base["size"], base["file_id"], base["mtime"]) == (
+            size, st.st_ino, st.st_mtime_ns // 100), (name, base, st)
+    # Written again: the target matches the base, so no conflict.
+    with open(m.mnt / "small.bin", "ab") as f:
+        f.write(b"more")
+    assert (b / "small.bin").read_bytes() == make_bytes(5000, 5000) + b"more"
+    st = m.status()
+    assert st["dirty_items"] == 0 and st["conflicts"] == 0, st
+    # A sync finds nothing changed on either side for the files.
+    r, _ = m.cli("sync", check=False, timeout=120)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    for name in sizes:
+        assert f"/{name}:" not in r.stdout, r.stdout
+    # Another client rewrites one, same size, later: the sync brings it in.
+    time.sleep(0.05)
+    harness.write_file(b / "one", b"X")
+    r, _ = m.cli("sync", check=False, timeout=120)
+    assert r.returncode == 0, (r.stdout, r.stderr)
+    assert "/one:" in r.stdout and " 0 conflicts" in r.stdout, r.stdout
+    assert (m.mnt / "one").read_bytes() == b"X"
+    for name in ("empty", "small.bin", "big.bin"):
+        assert (m.mnt / name).read_bytes() == (b / name).read_bytes()
+    st = m.status()
+    assert st["dirty_items"] == 0 and st["conflicts"] == 0, st
+
+
+def test_names_listing_lasts_while_the_watch_is_up(smb_server, ofsyncd):
+    """With the change watch up (default timeouts), the names listing taken
+    for a burst of new names answers for as long as any listing
+    (watch_timeout), not only attr_timeout: past attr_timeout a lookup of an
+    absent name is answered without the server (paused here).  A name
+    another client adds there drops the listing: it shows up at once."""
+    import threading
+    import time
+
+    b = smb_server.backing
+    harness.write_file(b / "d" / "Report.TXT", b"theirs\n")
+    m = ofsyncd.mount(smb_server, attr_timeout=None)  # defaults: 1 s, 60 s watched
+    assert harness.wait_for(lambda: m.status()["watch"] == "up", 15)
+    os.stat(m.mnt / "d")  # known, never listed: its absent names are asked for
+    for i in range(5):
+        harness.write_file(m.mnt / "d" / f"new{i:02d}.txt", b"%d\n" % i)
+    time.sleep(1.5)  # past attr_timeout
+    os.stat(m.mnt / "d")  # d's own attributes, changed by the uploads, asked for now
+    smb_server.pause()
+    try:
+        got = []
+        t = threading.Thread(target=lambda: got.append(os.path.exists(m.mnt / "d" / "zz.txt")),
+                             daemon=True)
+        t0 = time.monotonic()
+        t.start()
+        t.join(20)
+        took = time.monotonic() - t0
+    finally:
+        smb_server.resume()
+    assert got == [False] and took < 2, (got, took)
+    assert os.path.exists(m.mnt / "d" / "report.txt")  # the server's Report.TXT
+    src = m.mnt.parent / "late-src.txt"
+    harness.write_file(src, b"late\n")
+    smb_server.smbclient(f"put {src} d/late.txt")  # another SMB client
+    assert harness.wait_for(lambda: os.path.exists(m.mnt / "d" / "late.txt"), 5)
+    for i in range(5):
+        assert (b / "d" / f"new{i:02d}.txt").read_bytes() == b"%d\n" % i
+    st = m.status()
+    assert st["dirty_items"] == 0 and st["conflicts"] == 0, st
