@@ -184,49 +184,74 @@ static int collect(void *arg, const char *name, const struct smb_stat *st)
 	return 0;
 }
 
-static int cmp_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
+/* An index child of the directory being refreshed. */
+struct kid {
+	char *name;
+	uint64_t id;
+	int type;
+	struct rbase base;
+	int seen; /* the server listed it */
+};
 
-struct stale {
-	const char **keep; /* sorted names the server has */
-	size_t nkeep;
-	uint64_t *ids; /* index children not among them */
-	char **names;
+struct kids {
+	struct kid *v;
 	size_t n, cap;
 };
 
-static int find_stale(void *arg, const struct index_item *it)
+static int add_kid(void *arg, const struct index_item *it)
 {
-	struct stale *s = arg;
-	const char *key = it->name;
+	struct kids *k = arg;
 
-	if (s->nkeep && bsearch(&key, s->keep, s->nkeep, sizeof(*s->keep), cmp_name))
-		return 0;
-	if (s->n == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		uint64_t *ids = realloc(s->ids, cap * sizeof(*ids));
-		if (!ids)
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 64;
+		struct kid *v = realloc(k->v, cap * sizeof(*v));
+		if (!v)
 			return -ENOMEM;
-		s->ids = ids;
-		char **names = realloc(s->names, cap * sizeof(*names));
-		if (!names)
-			return -ENOMEM;
-		s->names = names;
-		s->cap = cap;
+		k->v = v;
+		k->cap = cap;
 	}
-	s->names[s->n] = strdup(it->name);
-	if (!s->names[s->n])
+	k->v[k->n] = (struct kid){.id = it->id, .type = it->type, .base = it->base};
+	k->v[k->n].name = strdup(it->name);
+	if (!k->v[k->n].name)
 		return -ENOMEM;
-	s->ids[s->n++] = it->id;
+	k->n++;
 	return 0;
 }
 
+static int cmp_kid(const void *a, const void *b)
+{
+	return strcmp(((const struct kid *)a)->name, ((const struct kid *)b)->name);
+}
+
+/*
+ * True when the server's entry st changes nothing for the index child k:
+ * same type, same base, and no node in memory (whose fields, not the row's,
+ * would be the ones to compare).
+ */
+static int kid_unchanged(struct cache *c, const struct kid *k, const struct smb_stat *st)
+{
+	struct node *n;
+
+	if (k->type != (st->type == SMB_DIR ? ITEM_DIR : ITEM_FILE) ||
+	    sync_base_changed(&k->base, st))
+		return 0;
+	if (cache_node_peek(c, k->id, &n) == 0) {
+		cache_node_put(c, n, 1);
+		return 0;
+	}
+	return 1;
+}
+
+/*
+ * The index's children of dir are read once and matched with the listing
+ * by name: a name the index lacks goes in (all of them in one transaction),
+ * a changed one is merged, an unchanged one costs nothing more, and a child
+ * the server no longer lists is dropped unless it has local changes.
+ */
 int sync_refresh_dir(struct cache *c, struct smb *s, struct node *dir)
 {
 	struct listing l = {0};
-	struct stale st = {0};
+	struct kids k = {0};
 	struct index_item *fresh = NULL;
 	size_t nfresh = 0;
 	char path[4096];
@@ -237,41 +262,37 @@ int sync_refresh_dir(struct cache *c, struct smb *s, struct node *dir)
 	if (rc < 0)
 		return rc;
 	rc = smb_list(s, path, collect, &l);
+	if (rc == 0)
+		rc = index_children(cache_index(c), dir->id, add_kid, &k);
 	if (rc < 0)
 		goto out;
-	/* Names new to the index go in together: one transaction, not one each. */
+	if (k.n > 1)
+		qsort(k.v, k.n, sizeof(*k.v), cmp_kid);
 	fresh = calloc(l.n ? l.n : 1, sizeof(*fresh));
 	if (!fresh) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	for (size_t i = 0; i < l.n && rc == 0; i++) {
-		struct index_item old;
-		rc = index_lookup(cache_index(c), dir->id, l.names[i], &old);
-		if (rc == -ENOENT) {
+		struct kid key = {.name = l.names[i]};
+		struct kid *old = k.n ? bsearch(&key, k.v, k.n, sizeof(*k.v), cmp_kid) : NULL;
+
+		if (!old) {
 			rc = item_from_remote(&fresh[nfresh], dir->it.share, dir->id, l.names[i],
 					      &l.st[i]);
 			nfresh++;
 			continue;
 		}
-		if (rc < 0)
-			break;
-		index_item_release(&old);
-		rc = merge_entry(c, dir, l.names[i], &l.st[i], &id);
+		old->seen = 1;
+		if (!kid_unchanged(c, old, &l.st[i]))
+			rc = merge_entry(c, dir, l.names[i], &l.st[i], &id);
 	}
 	if (rc == 0 && nfresh)
 		rc = index_insert_many(cache_index(c), fresh, nfresh);
-	if (rc < 0)
-		goto out;
-
 	/* Names the index has and the server does not. */
-	if (l.n > 1)
-		qsort(l.names, l.n, sizeof(*l.names), cmp_name);
-	st.keep = (const char **)l.names;
-	st.nkeep = l.n;
-	rc = index_children(cache_index(c), dir->id, find_stale, &st);
-	for (size_t i = 0; i < st.n && rc == 0; i++)
-		rc = drop_if_clean(c, dir->id, st.ids[i], st.names[i]);
+	for (size_t i = 0; i < k.n && rc == 0; i++)
+		if (!k.v[i].seen)
+			rc = drop_if_clean(c, dir->id, k.v[i].id, k.v[i].name);
 	if (rc < 0)
 		goto out;
 
@@ -287,10 +308,9 @@ out:
 		free(l.names[i]);
 	free(l.names);
 	free(l.st);
-	for (size_t i = 0; i < st.n; i++)
-		free(st.names[i]);
-	free(st.names);
-	free(st.ids);
+	for (size_t i = 0; i < k.n; i++)
+		free(k.v[i].name);
+	free(k.v);
 	return rc;
 }
 
