@@ -843,32 +843,48 @@ int index_stats(struct index *ix, uint64_t share, struct index_stats *s)
 	return rc;
 }
 
+/*
+ * Steps st, with ?1 bound to v, for a one-row COUNT and puts it in *n; with
+ * ix->lock held.  0 or a negative errno (logged as what).
+ */
+static int step_count(struct index *ix, sqlite3_stmt *st, uint64_t v, uint64_t *n, const char *what)
+{
+	int rc;
+
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)v);
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW) {
+		*n = (uint64_t)sqlite3_column_int64(st, 0);
+		return 0;
+	}
+	return db_err(ix, what);
+}
+
+/* Counts rows of a one-parameter COUNT query. */
+static int count_int(struct index *ix, const char *sql, uint64_t v, uint64_t *n)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&ix->lock);
+	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
+		rc = db_err(ix, sql);
+	} else {
+		rc = step_count(ix, st, v, n, sql);
+		sqlite3_finalize(st);
+	}
+	pthread_mutex_unlock(&ix->lock);
+	return rc;
+}
+
 int index_tree_dirty(struct index *ix, uint64_t id, uint64_t *count)
 {
 	static const char sql[] = "WITH RECURSIVE t(id) AS (SELECT ?1 UNION ALL "
 				  "SELECT items.id FROM items JOIN t ON items.parent = t.id) "
 				  "SELECT count(*) FROM items WHERE id IN (SELECT id FROM t) "
 				  "AND (gen != synced_gen OR (flags & 3) != 0)";
-	sqlite3_stmt *st;
-	int rc;
 
-	pthread_mutex_lock(&ix->lock);
-	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		rc = db_err(ix, "tree dirty");
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)id);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*count = (uint64_t)sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else {
-		rc = db_err(ix, "tree dirty");
-	}
-	sqlite3_finalize(st);
-out:
-	pthread_mutex_unlock(&ix->lock);
-	return rc;
+	return count_int(ix, sql, id, count);
 }
 
 /*
@@ -1025,45 +1041,13 @@ int index_journal_drop_item(struct index *ix, uint64_t item)
 	return exec_int(ix, "DELETE FROM journal WHERE item = ?1", item);
 }
 
-/* Counts rows of a one-parameter COUNT query. */
-static int count_int(struct index *ix, const char *sql, uint64_t v, uint64_t *n)
-{
-	sqlite3_stmt *st;
-	int rc;
-
-	pthread_mutex_lock(&ix->lock);
-	if (sqlite3_prepare_v2(ix->db, sql, -1, &st, NULL) != SQLITE_OK) {
-		rc = db_err(ix, sql);
-		goto out;
-	}
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)v);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*n = (uint64_t)sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else {
-		rc = db_err(ix, sql);
-	}
-	sqlite3_finalize(st);
-out:
-	pthread_mutex_unlock(&ix->lock);
-	return rc;
-}
-
 int index_journal_count(struct index *ix, uint64_t share, uint64_t *n)
 {
 	sqlite3_stmt *st = ix->st[ST_JOURNAL_COUNT];
 	int rc;
 
 	pthread_mutex_lock(&ix->lock);
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)share);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		*n = (uint64_t)sqlite3_column_int64(st, 0);
-		rc = 0;
-	} else {
-		rc = db_err(ix, "journal count");
-	}
+	rc = step_count(ix, st, share, n, "journal count");
 	stmt_done(st);
 	pthread_mutex_unlock(&ix->lock);
 	return rc;
