@@ -103,16 +103,15 @@ struct readahead {
  * absent from it are absent for as long as any listing is trusted
  * (fresh_at: attr_timeout, or watch_timeout while the server's change
  * watch is up).  The watch's report of a name the index lacks appearing in
- * the directory drops the listing (fs_remote_change), and `gen` keeps a
- * listing that was under way meanwhile from being kept.  One directory at
- * a time: the one being filled.
+ * the directory drops the listing (fs_remote_change), and the listings
+ * generation (cache_listings_gen) keeps a listing that was under way
+ * meanwhile from being kept.  One directory at a time: the one being filled.
  */
 struct names_snap {
 	pthread_mutex_t lock; /* protects every field below */
 	uint64_t dir;	      /* the directory listed (or missed in), 0 for none */
 	int64_t taken;	      /* monotonic ns before the listing, 0 for none */
 	int64_t missed;	      /* monotonic ns of the last miss in dir the server answered */
-	uint64_t gen;	      /* bumped when a change on the server drops the listing */
 	char **names;	      /* sorted (cmp_name_nocase), n of them */
 	size_t n, cap;
 };
@@ -407,8 +406,8 @@ static int snap_absent(struct fs *fs, uint64_t dir, const char *name)
 /*
  * The server answered "no such name" in dir: the second time within
  * attr_timeout, dir's names are listed (struct names_snap), outside the lock;
- * the listing is kept only if no change the watch reported there dropped
- * it meanwhile (snap->gen).
+ * the listing is kept only if no listing was found stale meanwhile
+ * (cache_listings_gen).
  */
 static void snap_missed(struct fs *fs, struct node *dir)
 {
@@ -425,7 +424,7 @@ static void snap_missed(struct fs *fs, struct node *dir)
 		snap_clear(snap);
 	snap->dir = dir->id;
 	snap->missed = now;
-	gen = snap->gen;
+	gen = cache_listings_gen(fs->c);
 	pthread_mutex_unlock(&snap->lock);
 	if (!list || item_path(fs, dir->id, path, sizeof(path)) < 0 ||
 	    smb_list_names(fs->s, path, snap_add, &got) != 0) {
@@ -435,7 +434,7 @@ static void snap_missed(struct fs *fs, struct node *dir)
 	if (got.n > 1)
 		qsort(got.names, got.n, sizeof(*got.names), cmp_name_nocase);
 	pthread_mutex_lock(&snap->lock);
-	if (snap->dir == dir->id && snap->taken < now && snap->gen == gen) {
+	if (snap->dir == dir->id && snap->taken < now && cache_listings_gen(fs->c) == gen) {
 		snap_clear(snap);
 		snap->names = got.names;
 		snap->n = got.n;
@@ -1937,15 +1936,13 @@ void fs_remote_change(struct fs *fs, int change, const char *path)
 		    known && held :
 		    known == (change == SMB_CHANGE_ADDED || change == SMB_CHANGE_NEW_NAME))
 		return;
-	/* A names listing of dir taken for lookups of absent names is stale too. */
+	/* Listings under way now are stale, and so is a names listing of dir. */
+	cache_listings_stale(fs->c);
 	pthread_mutex_lock(&fs->snap.lock);
-	if (fs->snap.dir == dir) {
+	if (fs->snap.dir == dir)
 		snap_clear(&fs->snap);
-		fs->snap.gen++; /* and one under way now is stale too */
-	}
 	pthread_mutex_unlock(&fs->snap.lock);
 	if (cache_node_get(fs->c, dir, &n) == 0) {
-		cache_listings_stale(fs->c);
 		pthread_mutex_lock(&n->lock);
 		if (n->it.listed) {
 			n->it.listed = 0;

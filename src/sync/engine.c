@@ -1267,24 +1267,14 @@ struct complete_ctx {
 static int complete_child(void *arg, const struct index_item *it)
 {
 	struct complete_ctx *cc = arg;
-	size_t lo = 0, hi = cc->es->n;
+	struct entry key = {.name = it->name};
+	const struct entry *e =
+		cc->es->n ? bsearch(&key, cc->es->v, cc->es->n, sizeof(key), by_name) : NULL;
 
-	while (lo < hi) { /* es is sorted by name */
-		size_t mid = lo + (hi - lo) / 2;
-		int cmp = strcmp(it->name, cc->es->v[mid].name);
-		if (cmp == 0) {
-			if (cc->es->v[mid].has_remote)
-				cc->matched++;
-			else
-				cc->extra = 1;
-			return 0;
-		}
-		if (cmp < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	cc->extra = 1;
+	if (e && e->has_remote)
+		cc->matched++;
+	else
+		cc->extra = 1;
 	return 0;
 }
 

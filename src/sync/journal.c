@@ -71,11 +71,10 @@ static void created(struct cache *c, struct smb *s, const struct journal_op *op)
 
 	if (smb_stat(s, op->path, &st) < 0 || cache_node_get(c, op->item, &n) < 0)
 		return;
-	if (n->it.type == ITEM_DIR)
-		cache_listings_stale(c);
 	pthread_mutex_lock(&n->lock);
 	n->it.flags &= ~ITEM_F_CREATED;
 	if (n->it.type == ITEM_DIR) {
+		cache_listings_stale(c);
 		sync_base_from_stat(&n->it.base, &st);
 		n->it.synced_gen = n->it.gen;
 		n->it.listed = 0; /* list it again: the server may have more */
