@@ -95,6 +95,7 @@ enum stmt_id {
 	ST_MOVE,
 	ST_CHILDREN,
 	ST_PARENT,
+	ST_SUBDIRS_AFTER,
 	ST_SHARE_GET,
 	ST_SHARE_ADD,
 	ST_SHARE_ROOT,
@@ -120,6 +121,8 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_MOVE] = "UPDATE items SET parent = ?2, name = ?3 WHERE id = ?1",
 	[ST_CHILDREN] = "SELECT " ITEM_COLS " FROM items WHERE parent = ?1 ORDER BY name",
 	[ST_PARENT] = "SELECT parent, name FROM items WHERE id = ?1",
+	[ST_SUBDIRS_AFTER] = "SELECT id, listed FROM items WHERE parent = ?1 AND name > ?2 "
+			     "AND type = 2 ORDER BY name LIMIT ?3",
 	[ST_SHARE_GET] = "SELECT id, root FROM shares WHERE unc = ?1",
 	[ST_SHARE_ADD] = "INSERT INTO shares (unc) VALUES (?1)",
 	[ST_SHARE_ROOT] = "UPDATE shares SET root = ?2 WHERE id = ?1",
@@ -707,6 +710,28 @@ int index_children(struct index *ix, uint64_t parent,
 	}
 	rc = rc == SQLITE_DONE ? 0 : db_err(ix, "children");
 out:
+	stmt_done(st);
+	pthread_mutex_unlock(&ix->lock);
+	return rc;
+}
+
+int index_subdirs_after(struct index *ix, uint64_t parent, const char *after,
+			struct index_subdir *out, size_t max, size_t *n)
+{
+	sqlite3_stmt *st = ix->st[ST_SUBDIRS_AFTER];
+	int rc;
+
+	*n = 0;
+	pthread_mutex_lock(&ix->lock);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)parent);
+	sqlite3_bind_text(st, 2, after, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+		out[*n].id = (uint64_t)sqlite3_column_int64(st, 0);
+		out[*n].listed = sqlite3_column_int64(st, 1);
+		(*n)++;
+	}
+	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_err(ix, "subdirectories");
 	stmt_done(st);
 	pthread_mutex_unlock(&ix->lock);
 	return rc;

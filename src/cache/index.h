@@ -127,6 +127,20 @@ int index_delete_tree(struct index *ix, uint64_t id, void (*gone)(void *arg, uin
 int index_children(struct index *ix, uint64_t parent,
 		   int (*fn)(void *arg, const struct index_item *it), void *arg);
 
+/* A subdirectory, as index_subdirs_after gives it. */
+struct index_subdir {
+	uint64_t id;
+	int64_t listed; /* items.listed: when its names were last listed, 0 never */
+};
+
+/*
+ * The first (at most max) subdirectories of parent whose names sort after
+ * `after` ("" for the first ones), in name order (the order of
+ * index_children).  *n gets their count.  0 or -EIO.
+ */
+int index_subdirs_after(struct index *ix, uint64_t parent, const char *after,
+			struct index_subdir *out, size_t max, size_t *n);
+
 /*
  * Writes the item's path below its share root into buf ("" for the root,
  * else "/a/b").  Returns 0, -ENOENT, -ENAMETOOLONG or -EIO.

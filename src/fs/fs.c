@@ -27,6 +27,17 @@
  * (the one connection serves a thread at a time).  A short or random read
  * never triggers it, so a partial read caches exactly the chunks it touched.
  *
+ * Directory read-ahead: a walker (find, ls -R, du, cp -r) opens directories
+ * in readdir order, and each opendir of one not listed for attr_timeout
+ * waits for a listing from the server.  So an opendir that took a listing,
+ * or found one taken ahead, queues listings of the next RA_DIRS
+ * subdirectories after it and of its own first RA_DIRS for the same
+ * threads; the walker's next opendir finds its directory listed (or waits
+ * for the listing under way).  The server lists one directory while the
+ * daemon stores the one before and the walker reads the one before that.
+ * A walk of a tree already listed queues nothing, and neither does one
+ * offline.
+ *
  * Writes go to the cache file and mark bytes present and dirty; flush (every
  * close) and fsync push a dirty file to the server (sync_push_file).
  *
@@ -75,21 +86,32 @@
 #define RA_CHUNKS 4    /* chunks fetched ahead of a sequential reader */
 #define RA_THREADS 2   /* read-ahead threads: one stores while the other reads */
 #define RA_QUEUE_MAX 8 /* pending read-ahead requests at most */
+#define RA_DIRS 4      /* directories listed ahead of a walker, each way */
+#define RA_AHEAD 16    /* directories listed ahead and not opened yet, remembered */
 
 struct ra_req {
 	struct ra_req *next;
-	struct node *n; /* holds a reference */
+	struct node *n; /* holds a reference; NULL for a directory listing */
+	uint64_t dir;	/* the directory to list ahead, when n is NULL */
 	uint64_t start, end;
 };
 
 struct readahead {
 	pthread_t threads[RA_THREADS];
-	pthread_mutex_t lock; /* protects head, tail, len, stopping, started */
+	pthread_mutex_t lock; /* protects every field below */
 	pthread_cond_t cond;
+	pthread_cond_t listed; /* a directory listing ahead ended */
 	struct ra_req *head, *tail;
 	unsigned len;
 	int stopping;
-	unsigned started; /* threads running */
+	unsigned started;	   /* threads running */
+	uint64_t busy[RA_THREADS]; /* directories being listed ahead, 0 for none */
+	struct {
+		uint64_t dir; /* listed ahead, not opened since; 0 for none */
+		int changed;  /* that listing changed the index */
+	} ahead[RA_AHEAD];
+	unsigned ahead_next;  /* the slot of ahead to fill next */
+	uint64_t last_parent; /* of the directory last opened and listed */
 };
 
 /*
@@ -658,12 +680,161 @@ static int dirbuf_fill(struct fs *fs, struct dirbuf *d)
 	return rc;
 }
 
+/* ---- directory read-ahead ---------------------------------------------- */
+
+/* With ra->lock held: is dir queued, being listed or listed ahead? */
+static int ra_has_dir(struct readahead *ra, uint64_t dir)
+{
+	for (struct ra_req *r = ra->head; r; r = r->next)
+		if (!r->n && r->dir == dir)
+			return 1;
+	for (unsigned i = 0; i < RA_THREADS; i++)
+		if (ra->busy[i] == dir)
+			return 1;
+	for (unsigned i = 0; i < RA_AHEAD; i++)
+		if (ra->ahead[i].dir == dir)
+			return 1;
+	return 0;
+}
+
+/* Queues a listing of the directory dir (dropped when full or known). */
+static void ra_queue_dir(struct fs *fs, uint64_t dir)
+{
+	struct readahead *ra = &fs->ra;
+	struct ra_req *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return;
+	r->dir = dir;
+	pthread_mutex_lock(&ra->lock);
+	if (!ra->started || ra->stopping || ra->len >= RA_QUEUE_MAX || ra_has_dir(ra, dir)) {
+		pthread_mutex_unlock(&ra->lock);
+		free(r);
+		return;
+	}
+	if (ra->tail)
+		ra->tail->next = r;
+	else
+		ra->head = r;
+	ra->tail = r;
+	ra->len++;
+	pthread_cond_signal(&ra->cond);
+	pthread_mutex_unlock(&ra->lock);
+}
+
+/*
+ * Lists the directory dir ahead of a walker, as its opendir would: only
+ * when that would (not fresh, on the server, not suspended).  1 when the
+ * listing changed the index, 0 when it did not, -1 when not listed.
+ */
+static int ra_list_dir(struct fs *fs, uint64_t dir)
+{
+	struct node *n;
+	int rc = -1;
+
+	if (cache_node_get(fs->c, dir, &n) < 0)
+		return -1;
+	if (n->it.type == ITEM_DIR && !dir_is_fresh(fs, n) && !(n->it.flags & ITEM_F_CREATED) &&
+	    !sync_is_suspended(fs->c, n->id)) {
+		rc = sync_refresh_dir(fs->c, fs->s, n); /* a failure shows at the opendir */
+		rc = rc < 0 ? -1 : rc;
+	}
+	cache_node_put(fs->c, n, 1);
+	return rc;
+}
+
+/*
+ * With ra->lock held: remembers dir as listed ahead.  The kernel may hold a
+ * listing of a directory that a listing ahead changed, and the directory's
+ * opendir finds it fresh: that opendir drops the kernel's listing
+ * (ra_opened_dir), or, when dir is forgotten unopened to make room, the
+ * kernel is told now.  *forget gets the directory to tell (0 for none).
+ */
+static void ra_remember(struct readahead *ra, uint64_t dir, int changed, uint64_t *forget)
+{
+	unsigned i = ra->ahead_next;
+
+	*forget = ra->ahead[i].changed ? ra->ahead[i].dir : 0;
+	ra->ahead[i].dir = dir;
+	ra->ahead[i].changed = changed;
+	ra->ahead_next = (i + 1) % RA_AHEAD;
+}
+
+/*
+ * At the opendir of dir: waits for a listing of it ahead under way, and
+ * says whether it was listed ahead since it was last opened (forgetting
+ * it): 0 when not, 1 when that listing changed nothing, 2 when it changed
+ * the index (the kernel's cached listing is then stale).
+ */
+static int ra_opened_dir(struct fs *fs, uint64_t dir)
+{
+	struct readahead *ra = &fs->ra;
+	int ahead = 0;
+
+	pthread_mutex_lock(&ra->lock);
+	for (unsigned i = 0; i < RA_THREADS; i++)
+		while (ra->busy[i] == dir)
+			pthread_cond_wait(&ra->listed, &ra->lock);
+	for (unsigned i = 0; i < RA_AHEAD; i++)
+		if (ra->ahead[i].dir == dir) {
+			ahead = 1 + ra->ahead[i].changed;
+			ra->ahead[i].dir = 0;
+			ra->ahead[i].changed = 0;
+		}
+	pthread_mutex_unlock(&ra->lock);
+	return ahead;
+}
+
+/*
+ * A directory in parent was opened and listed (from the server or ahead):
+ * says whether the one opened before it that way was in parent too, the
+ * sign of a walker going through parent's subdirectories.
+ */
+static int ra_walk_step(struct fs *fs, uint64_t parent)
+{
+	struct readahead *ra = &fs->ra;
+	int seq;
+
+	pthread_mutex_lock(&ra->lock);
+	seq = ra->last_parent == parent;
+	ra->last_parent = parent;
+	pthread_mutex_unlock(&ra->lock);
+	return seq;
+}
+
+/*
+ * Where a walker (find, ls -R, cp -r) goes next, it being in dir (named
+ * name in parent): they walk in readdir order, which is name order.  Queues
+ * listings of the next RA_DIRS subdirectories of parent after dir (parent
+ * 0: none) and, with own, of the first RA_DIRS of dir.  Only those not
+ * fresh: a walk of a tree listed already queues nothing.
+ */
+static void ra_dirs_ahead(struct fs *fs, uint64_t dir, uint64_t parent, const char *name, int own)
+{
+	struct index_subdir sub[RA_DIRS];
+	int64_t now = now_ns();
+	size_t n;
+
+	for (int pass = 0; pass < 2; pass++) {
+		if (pass ? !own || index_subdirs_after(cache_index(fs->c), dir, "", sub, RA_DIRS,
+						       &n) :
+			   !parent || index_subdirs_after(cache_index(fs->c), parent, name, sub,
+							  RA_DIRS, &n))
+			continue;
+		for (size_t i = 0; i < n; i++)
+			if (!fresh_at(fs, sub[i].listed, now, 0))
+				ra_queue_dir(fs, sub[i].id);
+	}
+}
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fuse_req_userdata(req);
 	struct dirbuf *d;
 	struct node *n;
-	int rc, refreshed = 0;
+	char *name = NULL; /* its name, for ra_dirs_ahead */
+	uint64_t id, parent = 0;
+	int rc, refreshed = 0, walk = 0, ahead;
 
 	rc = ino_node(fs, ino, &n);
 	if (rc < 0)
@@ -672,12 +843,20 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		rc = -ENOTDIR;
 		goto err_put;
 	}
+	ahead = ra_opened_dir(fs, n->id);
 	if (!dir_is_fresh(fs, n) && !(n->it.flags & ITEM_F_CREATED) &&
 	    !sync_is_suspended(fs->c, n->id)) {
 		refreshed = 1;
 		rc = sync_refresh_dir(fs->c, fs->s, n);
 		if (rc < 0 && !smb_is_conn_error(rc))
 			goto err_put; /* offline: list what the index has */
+		walk = rc >= 0;
+	}
+	/* A walker may have reached it: see where it goes next (ra_dirs_ahead). */
+	if ((walk || ahead) && n->it.parent) {
+		pthread_mutex_lock(&n->lock);
+		name = strdup(n->it.name);
+		pthread_mutex_unlock(&n->lock);
 	}
 	/*
 	 * The listing is taken at the first readdir: a kernel that kept its
@@ -690,6 +869,8 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	}
 	d->id = n->id;
 	d->parent = n->it.parent ? n->it.parent : n->id;
+	id = n->id; /* d may be gone once the reply is out */
+	parent = n->it.parent;
 	put(fs, n);
 	fi->fh = (uintptr_t)d;
 	/*
@@ -699,13 +880,22 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	 * taken again from the server starts afresh.
 	 */
 	fi->cache_readdir = 1;
-	fi->keep_cache = !refreshed;
+	fi->keep_cache = !refreshed && ahead != 2;
 	if (fuse_reply_open(req, fi) != 0)
 		dirbuf_free(d);
+	else if ((walk || ahead) && name)
+		/*
+		 * Two sibling directories opened in a row make a walk (the
+		 * first opendir of a lone `ls` lists nothing more); a directory
+		 * listed ahead is part of one, so its subdirectories are next.
+		 */
+		ra_dirs_ahead(fs, id, ra_walk_step(fs, parent) ? parent : 0, name, ahead);
+	free(name);
 	return;
 err_put:
 	put(fs, n);
 err:
+	free(name);
 	fuse_reply_err(req, -rc);
 }
 
@@ -927,6 +1117,7 @@ static void *ra_main(void *arg)
 	struct fs *fs = arg;
 	struct readahead *ra = &fs->ra;
 	struct ra_req *r;
+	unsigned slot;
 
 	pthread_mutex_lock(&ra->lock);
 	for (;;) {
@@ -940,11 +1131,32 @@ static void *ra_main(void *arg)
 			ra->tail = NULL;
 		ra->len--;
 		int stopping = ra->stopping;
+		if (!r->n && !stopping) {
+			for (slot = 0; ra->busy[slot]; slot++)
+				; /* one slot a thread: there is a free one */
+			ra->busy[slot] = r->dir;
+			pthread_mutex_unlock(&ra->lock);
+			int listed = ra_list_dir(fs, r->dir);
+			uint64_t forget = 0;
+			pthread_mutex_lock(&ra->lock);
+			ra->busy[slot] = 0;
+			if (listed >= 0)
+				ra_remember(ra, r->dir, listed, &forget);
+			pthread_cond_broadcast(&ra->listed);
+			free(r);
+			if (forget) {
+				pthread_mutex_unlock(&ra->lock);
+				cache_notify_inode(fs->c, forget);
+				pthread_mutex_lock(&ra->lock);
+			}
+			continue;
+		}
 		pthread_mutex_unlock(&ra->lock);
-		if (!stopping)
+		if (r->n && !stopping)
 			sync_fetch_ahead(fs->c, fs->s, r->n, r->start,
 					 r->end); /* a failure shows on the real read */
-		cache_node_put(fs->c, r->n, 1);
+		if (r->n)
+			cache_node_put(fs->c, r->n, 1);
 		free(r);
 		pthread_mutex_lock(&ra->lock);
 	}
@@ -1978,6 +2190,7 @@ int fs_mount(const struct fs_conf *conf, const char *mountpoint, struct fs **out
 	idmap_init(&fs->lookups);
 	pthread_mutex_init(&fs->ra.lock, NULL);
 	pthread_cond_init(&fs->ra.cond, NULL);
+	pthread_cond_init(&fs->ra.listed, NULL);
 	pthread_mutex_init(&fs->snap.lock, NULL);
 
 	snprintf(opts, sizeof(opts), "fsname=%s,subtype=ofsync,default_permissions%s%s",
@@ -2117,6 +2330,7 @@ void fs_free(struct fs *fs)
 		pthread_join(fs->ra.threads[i], NULL);
 	pthread_mutex_destroy(&fs->ra.lock);
 	pthread_cond_destroy(&fs->ra.cond);
+	pthread_cond_destroy(&fs->ra.listed);
 	snap_clear(&fs->snap);
 	pthread_mutex_destroy(&fs->snap.lock);
 	notify_stop(fs->nt);

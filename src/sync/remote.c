@@ -256,7 +256,7 @@ int sync_refresh_dir(struct cache *c, struct smb *s, struct node *dir)
 	size_t nfresh = 0;
 	char path[4096];
 	uint64_t id;
-	int rc;
+	int rc, changed = 0;
 
 	rc = index_path(cache_index(c), dir->id, path, sizeof(path));
 	if (rc < 0)
@@ -284,15 +284,21 @@ int sync_refresh_dir(struct cache *c, struct smb *s, struct node *dir)
 			continue;
 		}
 		old->seen = 1;
-		if (!kid_unchanged(c, old, &l.st[i]))
+		if (!kid_unchanged(c, old, &l.st[i])) {
+			changed = 1;
 			rc = merge_entry(c, dir, l.names[i], &l.st[i], &id);
+		}
 	}
-	if (rc == 0 && nfresh)
+	if (rc == 0 && nfresh) {
+		changed = 1;
 		rc = index_insert_many(cache_index(c), fresh, nfresh);
+	}
 	/* Names the index has and the server does not. */
 	for (size_t i = 0; i < k.n && rc == 0; i++)
-		if (!k.v[i].seen)
+		if (!k.v[i].seen) {
+			changed = 1;
 			rc = drop_if_clean(c, dir->id, k.v[i].id, k.v[i].name);
+		}
 	if (rc < 0)
 		goto out;
 
@@ -300,6 +306,8 @@ int sync_refresh_dir(struct cache *c, struct smb *s, struct node *dir)
 	dir->it.listed = now_ns();
 	rc = cache_node_save(c, dir);
 	pthread_mutex_unlock(&dir->lock);
+	if (rc == 0)
+		rc = changed;
 out:
 	for (size_t i = 0; i < nfresh; i++)
 		index_item_release(&fresh[i]);

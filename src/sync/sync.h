@@ -69,8 +69,9 @@ int sync_apply_remote(struct cache *c, struct node *n, const struct smb_stat *st
  * Refreshes the directory dir from the server: new entries are added, changed
  * ones updated (sync_apply_remote), and entries gone from the server removed
  * unless they or something below them has local changes.  Records the
- * listing time.  Returns 0 or a negative errno (the index is untouched on a
- * server error).  The caller holds no node lock.
+ * listing time.  Returns 1 when the directory's names or entries changed in
+ * the index, 0 when the listing changed nothing, or a negative errno (the
+ * index is untouched on a server error).  The caller holds no node lock.
  */
 int sync_refresh_dir(struct cache *c, struct smb *s, struct node *dir);
 

@@ -411,6 +411,44 @@ def test_listing_hides_temporary_upload_names(smb_server, ofsyncd):
     assert os.listdir(m.mnt) == ["real.txt"]
 
 
+def test_walk_lists_next_directories_ahead(smb_server, ofsyncd):
+    """A walker's next directories are listed from the server while it reads
+    the one it is in (directory read-ahead, ofsyncd(8)): once find or ls -R
+    has entered d1 then d2, d3 and d4 are in the cache, and list offline."""
+    b = smb_server.backing
+    for i in range(1, 5):
+        harness.write_file(b / f"d{i}" / f"f{i}.txt", b"x" * i)
+    m = ofsyncd.mount(smb_server, attr_timeout=30, extra_opts=["notify=no"])
+    assert sorted(os.listdir(m.mnt)) == ["d1", "d2", "d3", "d4"]
+    assert os.listdir(m.mnt / "d1") == ["f1.txt"]
+    assert os.listdir(m.mnt / "d2") == ["f2.txt"]
+    # The share's root, 4 directories and their 4 files.
+    grown = harness.wait_for(lambda: m.status()["items"] == 9, 10, interval=0.1)
+    assert grown, m.status()["items"]
+    smb_server.stop()
+    assert os.listdir(m.mnt / "d3") == ["f3.txt"]
+    assert os.listdir(m.mnt / "d4") == ["f4.txt"]
+    assert (m.mnt / "d4" / "f4.txt").stat().st_size == 4
+
+
+def test_directory_listed_ahead_shows_its_changes(smb_server, ofsyncd):
+    """A directory the kernel has listed, then listed ahead from the server
+    with a new name in it, shows that name at its next listing."""
+    b = smb_server.backing
+    for i in range(1, 4):
+        harness.write_file(b / f"d{i}" / f"f{i}.txt", b"x")
+    m = ofsyncd.mount(smb_server, attr_timeout=ATTR_TIMEOUT, extra_opts=["notify=no"])
+    for d in ("d1", "d2", "d3"):
+        assert os.listdir(m.mnt / d) == [f"f{d[1]}.txt"]
+    harness.write_file(b / "d2" / "new.txt", b"n")
+    harness.write_file(b / "d3" / "new.txt", b"n")
+    time.sleep(ATTR_TIMEOUT + 0.5)
+    # d1's listing from the server queues d2 and d3 ahead of the walker.
+    assert os.listdir(m.mnt / "d1") == ["f1.txt"]
+    assert sorted(os.listdir(m.mnt / "d2")) == ["f2.txt", "new.txt"]
+    assert sorted(os.listdir(m.mnt / "d3")) == ["f3.txt", "new.txt"]
+
+
 # -------------------------------------------------------------- status, cli
 
 
