@@ -104,7 +104,7 @@ def env_int(name, default, quick):
 
 
 QUICK = os.environ.get("BENCH_QUICK", "0") not in ("", "0")
-SETTLE_S = 0 if QUICK else 11  # see settle_deletions
+SETTLE_S = 0 if QUICK else 61  # see settle_deletions
 RUNS = env_int("BENCH_RUNS", 3, 1)
 SIZE = env_int("BENCH_SIZE_MIB", 1024, 32) << 20
 FILES = env_int("BENCH_FILES", 100000, 2000)
@@ -783,11 +783,13 @@ WRITE_FIGS = ["write_small"]
 
 
 def settle_deletions():
-    """Lets the files deleted just before age out: on an ext4 without a
-    journal (this VM's root), each new inode is allocated past the ones
-    deleted in the last 5 to 10 seconds, scanning them (recently_deleted),
-    so a tool that creates 10,000 files right after 10,000 were deleted
-    pays for the deletion.  Every tool's write run starts after this."""
+    """Lets the files deleted before age out: on an ext4 without a journal
+    (this VM's root), a new inode is not given a number freed in the last
+    60 s (300 s more while the inode table block is not written back), and
+    each such number is looked at and passed over (recently_deleted), so a
+    tool that creates 10,000 files after 10,000 were deleted pays for the
+    deletion.  The write phase starts after this, and deletes nothing until
+    its end."""
     os.sync()
     time.sleep(SETTLE_S)
 
@@ -811,9 +813,10 @@ def phase_write(ws):
     mark_missing_peers(WRITE_FIGS)
     size = WRITE_KIB * 1024
     if SETTLE_S:
-        R.note(f"small writes: each tool's run starts {SETTLE_S} s after the files of the run "
-               "before were deleted (ext4 without a journal scans recently deleted inodes "
-               "at every new one; see settle_deletions)")
+        R.note(f"small writes: the phase starts {SETTLE_S} s after the deletions before it, and "
+               "deletes nothing until its end (ext4 without a journal scans recently deleted "
+               "inodes at every new one; see settle_deletions)")
+    settle_deletions()
 
     def on_server(d):
         try:
@@ -826,19 +829,22 @@ def phase_write(ws):
         n = on_server(d)
         if n != WRITE_FILES:
             raise BenchError(f"{n} of {WRITE_FILES} files are on the server in {d}")
-        shutil.rmtree(srv.backing / d)
 
+    # Nothing written in this phase is deleted before its end (see
+    # settle_deletions): a deletion would cost whichever tool runs next.
+    local_dirs = []
     for run in range(RUNS):
         log(f"write: run {run + 1}/{RUNS}")
-        m = ofs.mount()  # fresh per run: see the open-file note
+        # A fresh cache per run (see the open-file note), the one before kept.
+        m = ofs.mount(cache_dir=ofs.work / f"cache{run}")
         d = f"smbclient{run}"
-        settle_deletions()
+        os.sync()  # the tool before written back
         R.add("write_small", "smbclient",
               timed(smbclient(srv, "prompt OFF", f"mkdir {d}", f"cd {d}", f"lcd {src}",
                               "mput *")))
         check(d)
         d = f"ofsyncd{run}"
-        settle_deletions()
+        os.sync()  # the tool before written back
         ofs.perf_start("write_small")
         t = time.monotonic()
         sh(["cp", "-r", src, m.mnt / d])
@@ -852,18 +858,18 @@ def phase_write(ws):
             raise BenchError(f"ofsyncd: {n} of {WRITE_FILES} files on the server after "
                              "flush --wait")
         dst = ws.tmp / f"local{run}"
-        settle_deletions()
+        local_dirs.append(dst)
+        os.sync()  # the tool before written back
         t = time.monotonic()
         sh(["cp", "-r", src, dst])
         os.sync()
         R.add("write_small", "local", time.monotonic() - t)
-        shutil.rmtree(dst)
         for p in peers:
             def one(p=p, run=run):
                 if p.popen is None:
                     p.mount()
                 d = f"{p.name}{run}"
-                settle_deletions()
+                os.sync()  # the tool before written back
                 t = time.monotonic()
                 sh(["cp", "-r", src, p.path / d])
                 if not harness.wait_for(lambda: on_server(d) == WRITE_FILES, TIMEOUT, 0.2):
@@ -876,6 +882,8 @@ def phase_write(ws):
         p.stop()
     for d in os.listdir(srv.backing):
         shutil.rmtree(srv.backing / d, ignore_errors=True)
+    for d in local_dirs + [ofs.work / f"cache{run}" for run in range(RUNS)]:
+        shutil.rmtree(d, ignore_errors=True)
 
 
 WALKS = {"find": lambda p: ["find", str(p)], "lslR": lambda p: ["ls", "-lR", str(p)]}
