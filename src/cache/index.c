@@ -94,6 +94,7 @@ enum stmt_id {
 	ST_UPDATE,
 	ST_MOVE,
 	ST_CHILDREN,
+	ST_LIST,
 	ST_PARENT,
 	ST_SUBDIRS_AFTER,
 	ST_SHARE_GET,
@@ -120,9 +121,13 @@ static const char *const stmt_sql[ST_COUNT] = {
 		      "WHERE id = ?22",
 	[ST_MOVE] = "UPDATE items SET parent = ?2, name = ?3 WHERE id = ?1",
 	[ST_CHILDREN] = "SELECT " ITEM_COLS " FROM items WHERE parent = ?1 ORDER BY name",
+	/* A directory listing through the mount: what a stat shows, no more. */
+	[ST_LIST] = "SELECT id, name, type, size, mtime, mode FROM items WHERE parent = ?1 "
+		    "ORDER BY name",
 	[ST_PARENT] = "SELECT parent, name FROM items WHERE id = ?1",
-	[ST_SUBDIRS_AFTER] = "SELECT id, listed FROM items WHERE parent = ?1 AND name > ?2 "
-			     "AND type = 2 ORDER BY name LIMIT ?3",
+	[ST_SUBDIRS_AFTER] = "SELECT id, listed FROM items WHERE parent = ?1 AND type = 2 AND "
+			     "name > coalesce((SELECT name FROM items WHERE id = ?2), '') "
+			     "ORDER BY name LIMIT ?3",
 	[ST_SHARE_GET] = "SELECT id, root FROM shares WHERE unc = ?1",
 	[ST_SHARE_ADD] = "INSERT INTO shares (unc) VALUES (?1)",
 	[ST_SHARE_ROOT] = "UPDATE shares SET root = ?2 WHERE id = ?1",
@@ -715,8 +720,39 @@ out:
 	return rc;
 }
 
-int index_subdirs_after(struct index *ix, uint64_t parent, const char *after,
-			struct index_subdir *out, size_t max, size_t *n)
+int index_list(struct index *ix, uint64_t parent, int (*fn)(void *arg, const struct index_item *it),
+	       void *arg)
+{
+	sqlite3_stmt *st = ix->st[ST_LIST];
+	struct index_item it;
+	int rc;
+
+	index_item_init(&it);
+	it.parent = parent;
+	pthread_mutex_lock(&ix->lock);
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)parent);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		const char *name = (const char *)sqlite3_column_text(st, 1);
+
+		it.id = (uint64_t)sqlite3_column_int64(st, 0);
+		it.name = (char *)(name ? name : "");
+		it.type = sqlite3_column_int(st, 2);
+		it.size = sqlite3_column_int64(st, 3);
+		it.mtime = sqlite3_column_int64(st, 4);
+		it.mode = (uint32_t)sqlite3_column_int(st, 5);
+		rc = fn(arg, &it);
+		if (rc != 0)
+			goto out;
+	}
+	rc = rc == SQLITE_DONE ? 0 : db_err(ix, "listing");
+out:
+	stmt_done(st);
+	pthread_mutex_unlock(&ix->lock);
+	return rc;
+}
+
+int index_subdirs_after(struct index *ix, uint64_t parent, uint64_t after, struct index_subdir *out,
+			size_t max, size_t *n)
 {
 	sqlite3_stmt *st = ix->st[ST_SUBDIRS_AFTER];
 	int rc;
@@ -724,7 +760,7 @@ int index_subdirs_after(struct index *ix, uint64_t parent, const char *after,
 	*n = 0;
 	pthread_mutex_lock(&ix->lock);
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)parent);
-	sqlite3_bind_text(st, 2, after, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
 		out[*n].id = (uint64_t)sqlite3_column_int64(st, 0);

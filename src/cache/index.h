@@ -127,6 +127,14 @@ int index_delete_tree(struct index *ix, uint64_t id, void (*gone)(void *arg, uin
 int index_children(struct index *ix, uint64_t parent,
 		   int (*fn)(void *arg, const struct index_item *it), void *arg);
 
+/*
+ * index_children for a listing: fn sees only id, parent, name, type, size,
+ * mtime and mode set (the rest zero), name valid only during the call, and
+ * reading them costs no range decoding and no copy.
+ */
+int index_list(struct index *ix, uint64_t parent, int (*fn)(void *arg, const struct index_item *it),
+	       void *arg);
+
 /* A subdirectory, as index_subdirs_after gives it. */
 struct index_subdir {
 	uint64_t id;
@@ -135,11 +143,11 @@ struct index_subdir {
 
 /*
  * The first (at most max) subdirectories of parent whose names sort after
- * `after` ("" for the first ones), in name order (the order of
- * index_children).  *n gets their count.  0 or -EIO.
+ * the name of the item `after` (0: the first ones), in name order (the
+ * order of index_children).  *n gets their count.  0 or -EIO.
  */
-int index_subdirs_after(struct index *ix, uint64_t parent, const char *after,
-			struct index_subdir *out, size_t max, size_t *n);
+int index_subdirs_after(struct index *ix, uint64_t parent, uint64_t after, struct index_subdir *out,
+			size_t max, size_t *n);
 
 /*
  * Writes the item's path below its share root into buf ("" for the root,

@@ -670,7 +670,7 @@ static int dirbuf_fill(struct fs *fs, struct dirbuf *d)
 	if (rc == 0)
 		rc = dirbuf_add(d, "..", d->parent, ITEM_DIR, NULL);
 	if (rc == 0)
-		rc = index_children(cache_index(fs->c), d->id, snap_child, &sc);
+		rc = index_list(cache_index(fs->c), d->id, snap_child, &sc);
 	d->filled = rc == 0;
 	if (rc < 0) {
 		for (size_t i = 0; i < d->n; i++)
@@ -803,22 +803,22 @@ static int ra_walk_step(struct fs *fs, uint64_t parent)
 }
 
 /*
- * Where a walker (find, ls -R, cp -r) goes next, it being in dir (named
- * name in parent): they walk in readdir order, which is name order.  Queues
- * listings of the next RA_DIRS subdirectories of parent after dir (parent
- * 0: none) and, with own, of the first RA_DIRS of dir.  Only those not
- * fresh: a walk of a tree listed already queues nothing.
+ * Where a walker (find, ls -R, cp -r) goes next, it being in dir: they walk
+ * in readdir order, which is name order.  Queues listings of the next
+ * RA_DIRS subdirectories of parent after dir (parent 0: none) and, with
+ * own, of the first RA_DIRS of dir.  Only those not fresh: a walk of a
+ * tree listed already queues nothing.
  */
-static void ra_dirs_ahead(struct fs *fs, uint64_t dir, uint64_t parent, const char *name, int own)
+static void ra_dirs_ahead(struct fs *fs, uint64_t dir, uint64_t parent, int own)
 {
 	struct index_subdir sub[RA_DIRS];
 	int64_t now = now_ns();
 	size_t n;
 
 	for (int pass = 0; pass < 2; pass++) {
-		if (pass ? !own || index_subdirs_after(cache_index(fs->c), dir, "", sub, RA_DIRS,
+		if (pass ? !own || index_subdirs_after(cache_index(fs->c), dir, 0, sub, RA_DIRS,
 						       &n) :
-			   !parent || index_subdirs_after(cache_index(fs->c), parent, name, sub,
+			   !parent || index_subdirs_after(cache_index(fs->c), parent, dir, sub,
 							  RA_DIRS, &n))
 			continue;
 		for (size_t i = 0; i < n; i++)
@@ -832,7 +832,6 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	struct fs *fs = fuse_req_userdata(req);
 	struct dirbuf *d;
 	struct node *n;
-	char *name = NULL; /* its name, for ra_dirs_ahead */
 	uint64_t id, parent = 0;
 	int rc, refreshed = 0, walk = 0, ahead;
 
@@ -851,12 +850,6 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		if (rc < 0 && !smb_is_conn_error(rc))
 			goto err_put; /* offline: list what the index has */
 		walk = rc >= 0;
-	}
-	/* A walker may have reached it: see where it goes next (ra_dirs_ahead). */
-	if ((walk || ahead) && n->it.parent) {
-		pthread_mutex_lock(&n->lock);
-		name = strdup(n->it.name);
-		pthread_mutex_unlock(&n->lock);
 	}
 	/*
 	 * The listing is taken at the first readdir: a kernel that kept its
@@ -883,19 +876,17 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	fi->keep_cache = !refreshed && ahead != 2;
 	if (fuse_reply_open(req, fi) != 0)
 		dirbuf_free(d);
-	else if ((walk || ahead) && name)
+	else if ((walk || ahead) && parent)
 		/*
 		 * Two sibling directories opened in a row make a walk (the
 		 * first opendir of a lone `ls` lists nothing more); a directory
 		 * listed ahead is part of one, so its subdirectories are next.
 		 */
-		ra_dirs_ahead(fs, id, ra_walk_step(fs, parent) ? parent : 0, name, ahead);
-	free(name);
+		ra_dirs_ahead(fs, id, ra_walk_step(fs, parent) ? parent : 0, ahead);
 	return;
 err_put:
 	put(fs, n);
 err:
-	free(name);
 	fuse_reply_err(req, -rc);
 }
 
