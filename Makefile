@@ -52,7 +52,7 @@ LIB_VER    := 0.1.0
 CLI_OBJS   := tools/ofsync.o tools/bar.o
 
 UNIT_TESTS := test_range test_unc test_proto test_options test_plan test_lnk test_flags test_bar test_config test_idmap \
-              test_parm_memo
+              test_parm_memo test_index
 test_range_OBJS   := src/util/range.o
 test_unc_OBJS     := src/util/unc.o src/util/util.o
 test_proto_OBJS   := src/ipc/proto.o src/util/util.o
@@ -63,6 +63,7 @@ test_flags_OBJS   := src/sync/flags.o
 test_bar_OBJS     := tools/bar.o src/util/util.o
 test_config_OBJS  := src/config.o src/options.o src/util/unc.o src/util/util.o
 test_idmap_OBJS   := src/util/idmap.o
+test_index_OBJS   := src/cache/index.o src/util/range.o src/util/log.o src/util/util.o
 test_parm_memo_OBJS := src/smb/parm_memo.o
 test_parm_memo_LDFLAGS := $(EXPORT_PARM_MEMO)
 
