@@ -762,12 +762,12 @@ int index_subdirs_after(struct index *ix, uint64_t parent, uint64_t after, struc
 	sqlite3_bind_int64(st, 1, (sqlite3_int64)parent);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)after);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)max);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW && *n < max) {
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) { /* LIMIT max */
 		out[*n].id = (uint64_t)sqlite3_column_int64(st, 0);
 		out[*n].listed = sqlite3_column_int64(st, 1);
 		(*n)++;
 	}
-	rc = rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : db_err(ix, "subdirectories");
+	rc = rc == SQLITE_DONE ? 0 : db_err(ix, "subdirectories");
 	stmt_done(st);
 	pthread_mutex_unlock(&ix->lock);
 	return rc;

@@ -697,6 +697,18 @@ static int ra_has_dir(struct readahead *ra, uint64_t dir)
 	return 0;
 }
 
+/* With ra->lock held: appends r to the queue and wakes a thread. */
+static void ra_push(struct readahead *ra, struct ra_req *r)
+{
+	if (ra->tail)
+		ra->tail->next = r;
+	else
+		ra->head = r;
+	ra->tail = r;
+	ra->len++;
+	pthread_cond_signal(&ra->cond);
+}
+
 /* Queues a listing of the directory dir (dropped when full or known). */
 static void ra_queue_dir(struct fs *fs, uint64_t dir)
 {
@@ -712,13 +724,7 @@ static void ra_queue_dir(struct fs *fs, uint64_t dir)
 		free(r);
 		return;
 	}
-	if (ra->tail)
-		ra->tail->next = r;
-	else
-		ra->head = r;
-	ra->tail = r;
-	ra->len++;
-	pthread_cond_signal(&ra->cond);
+	ra_push(ra, r);
 	pthread_mutex_unlock(&ra->lock);
 }
 
@@ -802,6 +808,20 @@ static int ra_walk_step(struct fs *fs, uint64_t parent)
 	return seq;
 }
 
+/* Queues listings of the first RA_DIRS subdirectories of parent after `after` not fresh. */
+static void ra_queue_subdirs(struct fs *fs, uint64_t parent, uint64_t after)
+{
+	struct index_subdir sub[RA_DIRS];
+	int64_t now = now_ns();
+	size_t n;
+
+	if (index_subdirs_after(cache_index(fs->c), parent, after, sub, RA_DIRS, &n) < 0)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (!fresh_at(fs, sub[i].listed, now, 0))
+			ra_queue_dir(fs, sub[i].id);
+}
+
 /*
  * Where a walker (find, ls -R, cp -r) goes next, it being in dir: they walk
  * in readdir order, which is name order.  Queues listings of the next
@@ -811,20 +831,10 @@ static int ra_walk_step(struct fs *fs, uint64_t parent)
  */
 static void ra_dirs_ahead(struct fs *fs, uint64_t dir, uint64_t parent, int own)
 {
-	struct index_subdir sub[RA_DIRS];
-	int64_t now = now_ns();
-	size_t n;
-
-	for (int pass = 0; pass < 2; pass++) {
-		if (pass ? !own || index_subdirs_after(cache_index(fs->c), dir, 0, sub, RA_DIRS,
-						       &n) :
-			   !parent || index_subdirs_after(cache_index(fs->c), parent, dir, sub,
-							  RA_DIRS, &n))
-			continue;
-		for (size_t i = 0; i < n; i++)
-			if (!fresh_at(fs, sub[i].listed, now, 0))
-				ra_queue_dir(fs, sub[i].id);
-	}
+	if (parent)
+		ra_queue_subdirs(fs, parent, dir);
+	if (own)
+		ra_queue_subdirs(fs, dir, 0);
 }
 
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
@@ -1093,14 +1103,36 @@ static void ra_queue(struct fs *fs, struct node *n, uint64_t start, uint64_t end
 	r->start = start;
 	r->end = end;
 	pthread_mutex_lock(&ra->lock);
-	if (ra->tail)
-		ra->tail->next = r;
-	else
-		ra->head = r;
-	ra->tail = r;
-	ra->len++;
-	pthread_cond_signal(&ra->cond);
+	ra_push(ra, r);
 	pthread_mutex_unlock(&ra->lock);
+}
+
+/*
+ * With ra->lock held (dropped during the listing): lists dir ahead, marked
+ * busy meanwhile so that its opendir waits for it (ra_opened_dir).
+ */
+static void ra_run_dir(struct fs *fs, uint64_t dir)
+{
+	struct readahead *ra = &fs->ra;
+	uint64_t forget = 0;
+	unsigned slot;
+	int listed;
+
+	for (slot = 0; ra->busy[slot]; slot++)
+		; /* one slot a thread: there is a free one */
+	ra->busy[slot] = dir;
+	pthread_mutex_unlock(&ra->lock);
+	listed = ra_list_dir(fs, dir);
+	pthread_mutex_lock(&ra->lock);
+	ra->busy[slot] = 0;
+	if (listed >= 0)
+		ra_remember(ra, dir, listed, &forget);
+	pthread_cond_broadcast(&ra->listed);
+	if (forget) {
+		pthread_mutex_unlock(&ra->lock);
+		cache_notify_inode(fs->c, forget);
+		pthread_mutex_lock(&ra->lock);
+	}
 }
 
 static void *ra_main(void *arg)
@@ -1108,7 +1140,6 @@ static void *ra_main(void *arg)
 	struct fs *fs = arg;
 	struct readahead *ra = &fs->ra;
 	struct ra_req *r;
-	unsigned slot;
 
 	pthread_mutex_lock(&ra->lock);
 	for (;;) {
@@ -1121,33 +1152,18 @@ static void *ra_main(void *arg)
 		if (!ra->head)
 			ra->tail = NULL;
 		ra->len--;
-		int stopping = ra->stopping;
-		if (!r->n && !stopping) {
-			for (slot = 0; ra->busy[slot]; slot++)
-				; /* one slot a thread: there is a free one */
-			ra->busy[slot] = r->dir;
-			pthread_mutex_unlock(&ra->lock);
-			int listed = ra_list_dir(fs, r->dir);
-			uint64_t forget = 0;
-			pthread_mutex_lock(&ra->lock);
-			ra->busy[slot] = 0;
-			if (listed >= 0)
-				ra_remember(ra, r->dir, listed, &forget);
-			pthread_cond_broadcast(&ra->listed);
+		if (!r->n) {
+			if (!ra->stopping)
+				ra_run_dir(fs, r->dir);
 			free(r);
-			if (forget) {
-				pthread_mutex_unlock(&ra->lock);
-				cache_notify_inode(fs->c, forget);
-				pthread_mutex_lock(&ra->lock);
-			}
 			continue;
 		}
+		int stopping = ra->stopping;
 		pthread_mutex_unlock(&ra->lock);
-		if (r->n && !stopping)
+		if (!stopping)
 			sync_fetch_ahead(fs->c, fs->s, r->n, r->start,
 					 r->end); /* a failure shows on the real read */
-		if (r->n)
-			cache_node_put(fs->c, r->n, 1);
+		cache_node_put(fs->c, r->n, 1);
 		free(r);
 		pthread_mutex_lock(&ra->lock);
 	}

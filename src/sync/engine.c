@@ -1257,7 +1257,7 @@ static int do_entry(struct walk *w, uint64_t dir, const char *dpath, const struc
 	return rc;
 }
 
-/* index_children callback of listing_complete: counts children the server listed. */
+/* index_list callback of listing_complete: counts children the server listed. */
 struct complete_ctx {
 	const struct entries *es;
 	size_t matched;
@@ -1290,7 +1290,7 @@ static int listing_complete(struct cache *c, uint64_t dir, const struct entries 
 
 	for (size_t i = 0; i < es->n; i++)
 		remote += es->v[i].has_remote != 0;
-	if (index_children(cache_index(c), dir, complete_child, &cc) < 0)
+	if (index_list(cache_index(c), dir, complete_child, &cc) < 0)
 		return 0;
 	return !cc.extra && cc.matched == remote;
 }
