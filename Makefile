@@ -39,7 +39,7 @@ SMB_OBJS   := src/smb/smb.o src/smb/parm_memo.o
 # parm_memo.c's lpcfg_map_parameter must be exported to take Samba's calls.
 EXPORT_PARM_MEMO := -Wl,--export-dynamic-symbol=lpcfg_map_parameter
 SYNC_OBJS  := src/sync/push.o src/sync/remote.o src/sync/journal.o src/sync/plan.o src/sync/lnk.o src/sync/flags.o src/sync/fetch.o src/sync/engine.o
-FS_OBJS    := src/fs/fs.o src/fs/notify.o
+FS_OBJS    := src/fs/fs.o src/fs/notify.o src/fs/walkers.o
 IPC_OBJS   := src/ipc/proto.o src/ipc/client.o
 IPCD_OBJS  := src/ipc/server.o
 DAEMON_OBJS := src/ofsyncd.o src/config.o src/ctl.o src/prober.o src/watch.o src/syncer.o src/evictor.o src/options.o $(UTIL_OBJS) $(CACHE_OBJS) $(SMB_OBJS) \
@@ -52,7 +52,7 @@ LIB_VER    := 0.1.0
 CLI_OBJS   := tools/ofsync.o tools/bar.o
 
 UNIT_TESTS := test_range test_unc test_proto test_options test_plan test_lnk test_flags test_bar test_config test_idmap \
-              test_parm_memo test_index
+              test_parm_memo test_index test_walkers
 test_range_OBJS   := src/util/range.o
 test_unc_OBJS     := src/util/unc.o src/util/util.o
 test_proto_OBJS   := src/ipc/proto.o src/util/util.o
@@ -63,6 +63,7 @@ test_flags_OBJS   := src/sync/flags.o
 test_bar_OBJS     := tools/bar.o src/util/util.o
 test_config_OBJS  := src/config.o src/options.o src/util/unc.o src/util/util.o
 test_idmap_OBJS   := src/util/idmap.o
+test_walkers_OBJS := src/fs/walkers.o
 test_index_OBJS   := src/cache/index.o src/util/range.o src/util/log.o src/util/util.o
 test_parm_memo_OBJS := src/smb/parm_memo.o
 test_parm_memo_LDFLAGS := $(EXPORT_PARM_MEMO)

@@ -78,6 +78,7 @@
 #include <unistd.h>
 
 #include "fs/notify.h"
+#include "fs/walkers.h"
 #include "sync/sync.h"
 #include "util/idmap.h"
 #include "util/log.h"
@@ -154,8 +155,11 @@ struct fs {
 	gid_t gid;
 	pthread_t loop; /* the thread in fs_run, once running */
 	int looping;
-	pthread_mutex_t lookup_lock; /* protects lookups; taken last */
+	pthread_mutex_t lookup_lock; /* protects lookups and bare_dirs; taken last */
 	struct idmap lookups;	     /* ino -> the kernel's lookup count */
+	struct idmap bare_dirs;	     /* directories whose listing went names only -> 1 */
+	pthread_mutex_t walk_lock;   /* protects walkers */
+	struct walkers walkers;	     /* how each walker is given its listings */
 };
 
 /* ---- inode numbers ---------------------------------------------------- */
@@ -206,7 +210,8 @@ static void lookup_sub(struct fs *fs, const struct fuse_forget_data *v, size_t n
 {
 	pthread_mutex_lock(&fs->lookup_lock);
 	for (size_t i = 0; i < n; i++)
-		idmap_sub(&fs->lookups, v[i].ino, v[i].nlookup);
+		if (!idmap_sub(&fs->lookups, v[i].ino, v[i].nlookup))
+			idmap_del(&fs->bare_dirs, v[i].ino); /* its listing went with it */
 	pthread_mutex_unlock(&fs->lookup_lock);
 }
 
@@ -507,33 +512,39 @@ static int find_child(struct fs *fs, struct node *dir, const char *name, uint64_
 	return 0;
 }
 
-/* Replies with an entry for id, counting the lookup the kernel now holds. */
-static void reply_entry_id(struct fs *fs, fuse_req_t req, uint64_t id)
+/*
+ * Replies with an entry for id, counting the lookup the kernel now holds.
+ * Returns the item's type (ITEM_*), or -1 when the reply was an error.
+ */
+static int reply_entry_id(struct fs *fs, fuse_req_t req, uint64_t id)
 {
 	struct fuse_entry_param e;
 	struct node *n;
-	int rc = cache_node_get(fs->c, id, &n);
+	int rc = cache_node_get(fs->c, id, &n), type;
 
 	if (rc < 0) {
 		fuse_reply_err(req, -rc);
-		return;
+		return -1;
 	}
 	pthread_mutex_lock(&n->lock);
 	fill_entry(fs, n, &e);
 	n->checked = mono_ns();
+	type = n->it.type;
 	pthread_mutex_unlock(&n->lock);
 	put(fs, n);
 	lookup_add(fs, e.ino);
 	if (fuse_reply_entry(req, &e) != 0)
 		lookup_undo(fs, e.ino);
+	return type;
 }
 
 static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct fs *fs = fuse_req_userdata(req);
 	struct node *dir;
+	pid_t pid = fuse_req_ctx(req)->pid; /* req is gone after the reply */
 	uint64_t id;
-	int rc;
+	int rc, type;
 
 	rc = ino_node(fs, parent, &dir);
 	if (rc < 0)
@@ -547,7 +558,13 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 		fuse_reply_entry(req, &e);
 		return;
 	}
-	reply_entry_id(fs, req, id);
+	type = reply_entry_id(fs, req, id);
+	if (type >= 0 && type != ITEM_DIR) {
+		/* A walker given this directory's names only may be one that stats. */
+		pthread_mutex_lock(&fs->walk_lock);
+		walkers_lookup(&fs->walkers, pid, ino_to_id(fs, parent));
+		pthread_mutex_unlock(&fs->walk_lock);
+	}
 	return;
 err:
 	fuse_reply_err(req, -rc);
@@ -611,8 +628,12 @@ struct dirent_snap {
 struct dirbuf {
 	struct dirent_snap *v; /* the listing as of the first readdir, "." and ".." first */
 	size_t n, cap;
-	uint64_t id, parent; /* the directory and its parent */
-	int filled;	     /* v is taken (the kernel serializes a handle's readdirs) */
+	uint64_t id, parent;   /* the directory and its parent */
+	int filled;	       /* v is taken (the kernel serializes a handle's readdirs) */
+	pid_t pid;	       /* the process that opened it */
+	enum walk_listing how; /* walkers_open's answer for it */
+	int decided;	       /* bare is set (at the first READDIRPLUS) */
+	int bare;	       /* files go as names only (see walkers.h) */
 };
 
 static int dirbuf_add(struct dirbuf *d, const char *name, uint64_t id, int type,
@@ -837,6 +858,64 @@ static void ra_dirs_ahead(struct fs *fs, uint64_t dir, uint64_t parent, int own)
 		ra_queue_subdirs(fs, dir, 0);
 }
 
+/* Whether the kernel's listing of the directory ino is names only. */
+static int dir_listed_bare(struct fs *fs, fuse_ino_t ino)
+{
+	int bare;
+
+	pthread_mutex_lock(&fs->lookup_lock);
+	bare = idmap_get(&fs->bare_dirs, ino) > 0;
+	pthread_mutex_unlock(&fs->lookup_lock);
+	return bare;
+}
+
+/* Remembers whether the listing of ino just given to the kernel went names only. */
+static void dir_mark_bare(struct fs *fs, fuse_ino_t ino, int bare)
+{
+	pthread_mutex_lock(&fs->lookup_lock);
+	if (!bare)
+		idmap_del(&fs->bare_dirs, ino);
+	else if (!idmap_get(&fs->bare_dirs, ino) && idmap_add(&fs->bare_dirs, ino, 1) < 0)
+		log_warn("cannot mark the listing of inode %llu: out of memory",
+			 (unsigned long long)ino);
+	pthread_mutex_unlock(&fs->lookup_lock);
+}
+
+/*
+ * At the opendir of d: how the process opening it is given the listing
+ * (walkers.h).  A walker that is to get attributes does not keep a listing
+ * the kernel has names only of (it would look up every name); one that is
+ * to get names only, and is kept such a listing, is watched on it as if
+ * given it now.
+ */
+static void walk_opened(struct fs *fs, fuse_req_t req, struct dirbuf *d, struct fuse_file_info *fi)
+{
+	int kept_bare = dir_listed_bare(fs, id_to_ino(fs, d->id));
+
+	d->pid = fuse_req_ctx(req)->pid;
+	pthread_mutex_lock(&fs->walk_lock);
+	d->how = walkers_open(&fs->walkers, d->pid, d->id, d->id == d->parent ? 0 : d->parent);
+	if (kept_bare && d->how == WALK_PLUS)
+		fi->keep_cache = 0;
+	else if (kept_bare && fi->keep_cache)
+		walkers_listed(&fs->walkers, d->pid, d->id, d->how, 0);
+	pthread_mutex_unlock(&fs->walk_lock);
+}
+
+/* At the first READDIRPLUS of d: whether its files go as names only. */
+static void walk_listing(struct fs *fs, struct dirbuf *d)
+{
+	size_t files = 0;
+
+	for (size_t i = 2; i < d->n; i++)
+		files += d->v[i].type != ITEM_DIR;
+	pthread_mutex_lock(&fs->walk_lock);
+	d->bare = files && walkers_listed(&fs->walkers, d->pid, d->id, d->how, files);
+	pthread_mutex_unlock(&fs->walk_lock);
+	d->decided = 1;
+	dir_mark_bare(fs, id_to_ino(fs, d->id), d->bare);
+}
+
 static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fuse_req_userdata(req);
@@ -884,6 +963,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	 */
 	fi->cache_readdir = 1;
 	fi->keep_cache = !refreshed && ahead != 2;
+	walk_opened(fs, req, d, fi);
 	if (fuse_reply_open(req, fi) != 0)
 		dirbuf_free(d);
 	else if ((walk || ahead) && parent)
@@ -915,6 +995,8 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_err(req, -rc);
 		return;
 	}
+	if (plus && !d->decided)
+		walk_listing(fs, d);
 	buf = malloc(size);
 	if (buf && plus) {
 		/* Entries fit in the reply at most as many as of the smallest size. */
@@ -945,10 +1027,11 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 			need = fuse_add_direntry_plus(req, NULL, 0, e->name, NULL, 0);
 			if (need > left)
 				break;
-			if (dot) {
+			if (dot || (d->bare && e->type != ITEM_DIR)) {
+				/* A name only: the kernel makes no inode of it. */
 				memset(&ep, 0, sizeof(ep));
 				ep.attr.st_ino = id_to_ino(fs, e->id);
-				ep.attr.st_mode = S_IFDIR;
+				ep.attr.st_mode = dot ? S_IFDIR : e->st.st_mode & S_IFMT;
 			} else {
 				/*
 				 * A node in memory may be ahead of the row (a write
@@ -2195,6 +2278,9 @@ int fs_mount(const struct fs_conf *conf, const char *mountpoint, struct fs **out
 		goto err_free;
 	pthread_mutex_init(&fs->lookup_lock, NULL);
 	idmap_init(&fs->lookups);
+	idmap_init(&fs->bare_dirs);
+	pthread_mutex_init(&fs->walk_lock, NULL);
+	walkers_init(&fs->walkers);
 	pthread_mutex_init(&fs->ra.lock, NULL);
 	pthread_cond_init(&fs->ra.cond, NULL);
 	pthread_cond_init(&fs->ra.listed, NULL);
@@ -2344,7 +2430,9 @@ void fs_free(struct fs *fs)
 	fuse_session_unmount(fs->se);
 	fuse_session_destroy(fs->se);
 	idmap_release(&fs->lookups);
+	idmap_release(&fs->bare_dirs);
 	pthread_mutex_destroy(&fs->lookup_lock);
+	pthread_mutex_destroy(&fs->walk_lock);
 	free(fs->mountpoint);
 	free(fs);
 }

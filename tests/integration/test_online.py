@@ -14,6 +14,7 @@ The contract under test (DESIGN.md sections 3 and 6, man/ofsyncd.8, man/ofsync.1
 
 import os
 import socket
+import subprocess
 import stat
 import time
 from pathlib import Path
@@ -447,6 +448,50 @@ def test_directory_listed_ahead_shows_its_changes(smb_server, ofsyncd):
     assert os.listdir(m.mnt / "d1") == ["f1.txt"]
     assert sorted(os.listdir(m.mnt / "d2")) == ["f2.txt", "new.txt"]
     assert sorted(os.listdir(m.mnt / "d3")) == ["f3.txt", "new.txt"]
+
+
+def _fuse_inodes():
+    """fuse_inode objects in use, from /proc/slabinfo (root only): every
+    inode a FUSE mount's kernel holds is one."""
+    for line in Path("/proc/slabinfo").read_text().splitlines():
+        if line.startswith("fuse_inode "):
+            return int(line.split()[1])
+    raise AssertionError("no fuse_inode line in /proc/slabinfo")
+
+
+def test_find_gets_names_only_and_stats_stay_right(smb_server, ofsyncd):
+    """A walker that goes by name (find) is given listings without
+    attributes after its first directory, so the kernel makes no inode per
+    file; a walker that stats (ls -l, du) afterwards still sees every
+    file's true size (walkers, ofsyncd(8))."""
+    if not os.access("/proc/slabinfo", os.R_OK):
+        pytest.skip("/proc/slabinfo needs root")
+    b = smb_server.backing
+    dirs, per_dir = 20, 100
+    for d in range(dirs):
+        for f in range(per_dir):
+            harness.write_file(b / f"d{d:02}" / f"f{f:03}", b"x" * (d + f))
+    m = ofsyncd.mount(smb_server, attr_timeout=30)
+    before = _fuse_inodes()
+    out = subprocess.run(["find", str(m.mnt)], capture_output=True, text=True, check=True)
+    made = _fuse_inodes() - before
+    assert len(out.stdout.splitlines()) == 1 + dirs + dirs * per_dir
+    # Listings with attributes would have made one inode per file (2,000).
+    assert made < dirs * per_dir // 2, made
+    out = subprocess.run(["ls", "-lR", str(m.mnt)], capture_output=True, text=True, check=True)
+    sizes = {}
+    for line in out.stdout.splitlines():
+        f = line.split()
+        if len(f) >= 9 and f[0].startswith("-"):
+            sizes[f[8]] = sizes.get(f[8], 0) + int(f[4])
+    assert len(sizes) == per_dir
+    for f in range(per_dir):
+        assert sizes[f"f{f:03}"] == sum(d + f for d in range(dirs)), f
+    du = subprocess.run(["du", "-ab", str(m.mnt / "d07")], capture_output=True, text=True,
+                        check=True)
+    got = {Path(l.split("\t")[1]).name: int(l.split("\t")[0]) for l in du.stdout.splitlines()}
+    for f in range(per_dir):
+        assert got[f"f{f:03}"] == 7 + f
 
 
 # -------------------------------------------------------------- status, cli
