@@ -585,6 +585,27 @@ static void op_forget_multi(fuse_req_t req, size_t count, struct fuse_forget_dat
 	fuse_reply_none(req);
 }
 
+/*
+ * Whether n's row is as fresh as a listing of its directory that is itself
+ * fresh (a listing brings every child's attributes).  Only a directory in
+ * memory is asked: a walk keeps the ones it lists there.
+ */
+static int parent_listing_fresh(struct fs *fs, struct node *n)
+{
+	struct node *dir;
+	uint64_t parent;
+	int fresh;
+
+	pthread_mutex_lock(&n->lock);
+	parent = n->it.parent;
+	pthread_mutex_unlock(&n->lock);
+	if (!parent || cache_node_peek(fs->c, parent, &dir) < 0)
+		return 0;
+	fresh = dir_is_fresh(fs, dir);
+	put(fs, dir);
+	return fresh;
+}
+
 static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct fs *fs = fuse_req_userdata(req);
@@ -597,7 +618,12 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	rc = revalidate(fs, n);
+	/*
+	 * The kernel asks again after every listing it reads of a directory
+	 * (the atime it has of it is then stale): a walk's next stat of each
+	 * directory, which the listing of its parent answers.
+	 */
+	rc = parent_listing_fresh(fs, n) ? 0 : revalidate(fs, n);
 	if (rc == -ENOENT) {
 		pthread_mutex_lock(&n->lock);
 		if (item_is_dirty(&n->it))

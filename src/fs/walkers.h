@@ -27,7 +27,7 @@
 
 #define WALKERS_MAX 8	       /* processes watched at once (least recent goes) */
 #define WALKERS_RECENT 16      /* directories a walker opened lately, to tell a step */
-#define WALKERS_PLUS_FIRST 64  /* listings with attributes after a probe shows stats */
+#define WALKERS_PLUS_FIRST 256 /* listings with attributes after a probe shows stats */
 #define WALKERS_PLUS_MAX 4096  /* ... doubling each time, up to this */
 #define WALKERS_PROBE_MAX 1024 /* a probe listing has at most this many files */
 

@@ -450,6 +450,24 @@ def test_directory_listed_ahead_shows_its_changes(smb_server, ofsyncd):
     assert sorted(os.listdir(m.mnt / "d3")) == ["f3.txt", "new.txt"]
 
 
+def test_stat_after_walk_is_answered_by_the_listing(smb_server, ofsyncd):
+    """The kernel asks for a directory's attributes again after it reads the
+    directory's listing; within attr_timeout of the listing that brought
+    them, the answer comes from the cache and the server is not asked (here:
+    it is gone, and the share stays online)."""
+    b = smb_server.backing
+    for d in range(5):
+        harness.write_file(b / f"d{d}" / "f.txt", b"x" * d)
+    m = ofsyncd.mount(smb_server, attr_timeout=30, extra_opts=["notify=no"])
+    subdirs = sorted(os.listdir(m.mnt))
+    for d in subdirs:
+        assert os.listdir(m.mnt / d) == ["f.txt"]
+    smb_server.stop()
+    for d in subdirs:
+        assert stat.S_ISDIR(os.stat(m.mnt / d).st_mode)
+    assert m.status()["state"] == "online"
+
+
 def _fuse_inodes():
     """fuse_inode objects in use, from /proc/slabinfo (root only): every
     inode a FUSE mount's kernel holds is one."""
