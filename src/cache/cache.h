@@ -44,6 +44,7 @@ struct node {
 	pthread_cond_t fetched;	  /* broadcast when inflight shrinks */
 	uint64_t ra_next;	  /* read-ahead: where a sequential reader reads next */
 	uint64_t ra_run;	  /* read-ahead: bytes read sequentially so far */
+	uint64_t ra_dropped;	  /* read-ahead: cache-file pages dropped up to here */
 	int64_t atime_saved;	  /* it.atime as last written to the index (LRU order) */
 	/* private to cache.c, protected by cache->lock: */
 	uint64_t refs;	       /* users; 0: idle, on the LRU */

@@ -89,6 +89,7 @@
 #define RA_QUEUE_MAX 8 /* pending read-ahead requests at most */
 #define RA_DIRS 4      /* directories listed ahead of a walker, each way */
 #define RA_AHEAD 16    /* directories listed ahead and not opened yet, remembered */
+#define RA_DROP 9      /* chunks behind a sequential reader whose cache-file pages go */
 
 struct ra_req {
 	struct ra_req *next;
@@ -1282,20 +1283,40 @@ static void *ra_main(void *arg)
 
 /*
  * With n->lock held: notes a read of [off, end) and returns in *ra_start /
- * *ra_end what to read ahead (empty when nothing).
+ * *ra_end what to read ahead, and in *drop_start / *drop_end the cache
+ * file's pages to drop once the read is answered (each empty when nothing).
  */
 static void ra_note(struct node *n, uint64_t off, uint64_t end, uint64_t *ra_start,
-		    uint64_t *ra_end)
+		    uint64_t *ra_end, uint64_t *drop_start, uint64_t *drop_end)
 {
-	uint64_t size = (uint64_t)n->it.size, s, e;
+	uint64_t size = (uint64_t)n->it.size, s, e, behind;
 
 	/* The kernel's own read-ahead reorders requests a little: allow slack. */
 	if (off + CACHE_CHUNK / 4 >= n->ra_next && off <= n->ra_next + CACHE_CHUNK / 4)
 		n->ra_run += end - off;
-	else
+	else {
 		n->ra_run = end - off;
+		n->ra_dropped = 0;
+	}
 	n->ra_next = end;
 	*ra_start = *ra_end = 0;
+	/*
+	 * Behind a sequential reader, the cache file's pages only double the
+	 * kernel's pages of the mount, which the reader was just given: the
+	 * chunks from one to nine behind it are dropped at each chunk the
+	 * reader enters.  Dirty pages only start their writeback at a drop,
+	 * so each chunk has eight chances to go once written.
+	 */
+	*drop_start = *drop_end = 0;
+	behind = off / CACHE_CHUNK * CACHE_CHUNK;
+	if (n->ra_run >= 2 * (uint64_t)CACHE_CHUNK && behind >= CACHE_CHUNK &&
+	    behind - CACHE_CHUNK > n->ra_dropped) {
+		*drop_start = behind >= RA_DROP * (uint64_t)CACHE_CHUNK ?
+				      behind - RA_DROP * (uint64_t)CACHE_CHUNK :
+				      0;
+		*drop_end = behind - CACHE_CHUNK;
+		n->ra_dropped = *drop_end;
+	}
 	if (n->ra_run < CACHE_CHUNK)
 		return;
 	s = (end + CACHE_CHUNK - 1) / CACHE_CHUNK * CACHE_CHUNK;
@@ -1317,7 +1338,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct fs *fs = fuse_req_userdata(req);
 	struct node *n = fh_node(fi);
 	struct fuse_bufvec bv = FUSE_BUFVEC_INIT(0);
-	uint64_t end, ra_start, ra_end;
+	uint64_t end, ra_start, ra_end, drop_start = 0, drop_end = 0;
 	int rc = 0, fd;
 
 	for (int attempt = 0; attempt < 3; attempt++) {
@@ -1330,7 +1351,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fd = n->fd;
 		n->it.atime = now_ns();
 		if (attempt == 0 && (uint64_t)off < end)
-			ra_note(n, (uint64_t)off, end, &ra_start, &ra_end);
+			ra_note(n, (uint64_t)off, end, &ra_start, &ra_end, &drop_start, &drop_end);
 		else
 			ra_start = ra_end = 0;
 		pthread_mutex_unlock(&n->lock);
@@ -1363,6 +1384,9 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	bv.buf[0].fd = fd;
 	bv.buf[0].pos = off;
 	fuse_reply_data(req, &bv, FUSE_BUF_SPLICE_MOVE);
+	if (drop_end > drop_start)
+		posix_fadvise(fd, (off_t)drop_start, (off_t)(drop_end - drop_start),
+			      POSIX_FADV_DONTNEED);
 }
 
 /* ---- files: write, truncate, flush ------------------------------------- */

@@ -9,6 +9,7 @@ import os
 import socket
 import sqlite3
 import stat
+import subprocess
 import threading
 import time
 
@@ -53,6 +54,46 @@ def test_cached_reread_does_not_touch_the_server(smb_server, ofsyncd, make_bytes
         assert got == data
         # A fresh listing is answered from the index.
         assert os.listdir(m.mnt) == ["f.bin"]
+    finally:
+        smb_server.resume()
+
+
+def _resident_bytes(path):
+    """Bytes of path in the page cache, from fincore(1)."""
+    out = subprocess.run(["fincore", "--bytes", "--noheadings", "--output", "RES", str(path)],
+                         capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[0])
+
+
+def test_sequential_read_is_kept_in_memory_once(smb_server, ofsyncd, make_bytes):
+    """A file read through from start to end is held in memory by the
+    mount's pages, not a second time by its cache file's: the cache file's
+    pages a chunk behind the reader are written out and dropped.  The data
+    reads back whole once the mount's pages are dropped too, from the cache
+    file, with the server frozen."""
+    size = 96 * MiB
+    data = make_bytes(size, 22)
+    harness.write_file(smb_server.backing / "big.bin", data)
+    m = ofsyncd.mount(smb_server, attr_timeout=120)
+    path = m.mnt / "big.bin"
+    assert read_with_deadline(path, 120) == data
+    cache_files = [p for p in (m.cache_dir / "data").rglob("*") if p.is_file()
+                   and p.stat().st_size == size]
+    assert len(cache_files) == 1, cache_files
+    # Without the drop the whole file is resident; a chunk or two at its end may stay.
+    resident = _resident_bytes(cache_files[0])
+    assert resident <= size // 2, resident
+    assert _resident_bytes(path) >= size // 2  # the mount's pages hold it
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+    smb_server.pause()
+    try:
+        got = read_with_deadline(path, 60)
+        assert got is not None, "re-read of cached data waited for the frozen server"
+        assert got == data
     finally:
         smb_server.resume()
 
