@@ -1326,8 +1326,9 @@ def note_page_reporting():
     R.note("this machine is a VM that reports freed memory to its host (free page reporting, "
            + ", ".join(f"{k}={v}" for k, v in params.items()) + "): memory freed by "
            "drop_caches goes back to the host, and each page allocated after it is faulted "
-           "in again, so cold figures that fill the page cache (a cached read fills the cache "
-           "file's and the mount's pages) pay for it; `smbclient get` to a local file is the "
+           "in again, so cold figures that fill the page cache (a cached read fills the mount's "
+           "pages, and the cache file's, which ofsyncd drops behind a sequential reader and "
+           "the next fills reuse) pay for it; `smbclient get` to a local file is the "
            "comparable that pays it too; every drop waits until the freed memory is reported "
            "(see settle_reporting), so that every tool starts from the same state")
 
