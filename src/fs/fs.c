@@ -659,8 +659,7 @@ struct dirbuf {
 	int filled;	       /* v is taken (the kernel serializes a handle's readdirs) */
 	pid_t pid;	       /* the process that opened it */
 	enum walk_listing how; /* walkers_open's answer for it */
-	int decided;	       /* bare is set (at the first READDIRPLUS) */
-	int bare;	       /* files go as names only (see walkers.h) */
+	int bare;	       /* files go as names only (see walkers.h); set when v is taken */
 };
 
 static int dirbuf_add(struct dirbuf *d, const char *name, uint64_t id, int type,
@@ -909,19 +908,20 @@ static void dir_mark_bare(struct fs *fs, fuse_ino_t ino, int bare)
 }
 
 /*
- * At the opendir of d: how the process opening it is given the listing
- * (walkers.h).  A walker that is to get attributes does not keep a listing
- * the kernel has names only of (it would look up every name); one that is
- * to get names only, and is kept such a listing, is watched on it as if
- * given it now.
+ * At the opendir of d, in parent (0: the root): how the process opening it
+ * is given the listing (walkers.h).  A walker that is to get attributes
+ * does not keep a listing the kernel has names only of (it would look up
+ * every name); one that is to get names only, and is kept such a listing,
+ * is watched on it as if given it now.
  */
-static void walk_opened(struct fs *fs, fuse_req_t req, struct dirbuf *d, struct fuse_file_info *fi)
+static void walk_opened(struct fs *fs, fuse_req_t req, struct dirbuf *d, uint64_t parent,
+			struct fuse_file_info *fi)
 {
 	int kept_bare = dir_listed_bare(fs, id_to_ino(fs, d->id));
 
 	d->pid = fuse_req_ctx(req)->pid;
 	pthread_mutex_lock(&fs->walk_lock);
-	d->how = walkers_open(&fs->walkers, d->pid, d->id, d->id == d->parent ? 0 : d->parent);
+	d->how = walkers_open(&fs->walkers, d->pid, d->id, parent);
 	if (kept_bare && d->how == WALK_PLUS)
 		fi->keep_cache = 0;
 	else if (kept_bare && fi->keep_cache)
@@ -929,7 +929,7 @@ static void walk_opened(struct fs *fs, fuse_req_t req, struct dirbuf *d, struct 
 	pthread_mutex_unlock(&fs->walk_lock);
 }
 
-/* At the first READDIRPLUS of d: whether its files go as names only. */
+/* At the READDIRPLUS that takes d's listing: whether its files go as names only. */
 static void walk_listing(struct fs *fs, struct dirbuf *d)
 {
 	size_t files = 0;
@@ -939,7 +939,6 @@ static void walk_listing(struct fs *fs, struct dirbuf *d)
 	pthread_mutex_lock(&fs->walk_lock);
 	d->bare = files && walkers_listed(&fs->walkers, d->pid, d->id, d->how, files);
 	pthread_mutex_unlock(&fs->walk_lock);
-	d->decided = 1;
 	dir_mark_bare(fs, id_to_ino(fs, d->id), d->bare);
 }
 
@@ -990,7 +989,7 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi
 	 */
 	fi->cache_readdir = 1;
 	fi->keep_cache = !refreshed && ahead != 2;
-	walk_opened(fs, req, d, fi);
+	walk_opened(fs, req, d, parent, fi);
 	if (fuse_reply_open(req, fi) != 0)
 		dirbuf_free(d);
 	else if ((walk || ahead) && parent)
@@ -1018,12 +1017,14 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	size_t left = size;
 	int rc;
 
-	if (!d->filled && (rc = dirbuf_fill(fs, d)) < 0) {
-		fuse_reply_err(req, -rc);
-		return;
+	if (!d->filled) {
+		if ((rc = dirbuf_fill(fs, d)) < 0) {
+			fuse_reply_err(req, -rc);
+			return;
+		}
+		if (plus)
+			walk_listing(fs, d);
 	}
-	if (plus && !d->decided)
-		walk_listing(fs, d);
 	buf = malloc(size);
 	if (buf && plus) {
 		/* Entries fit in the reply at most as many as of the smallest size. */
